@@ -1,0 +1,93 @@
+// Command nemid runs the NemID operator's infrastructure and its tools: the
+// OCES certificate authority and, in `nemid serve`, the network roles.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, out io.Writer) error
+}
+
+var commands = map[string]command{
+	"init":    {"create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
+	"ca":      {"issue, revoke, list and export certificates", runCA},
+	"serve":   {"start the servers (HTTP: health, metrics, CA certificates)", runServe},
+	"version": {"print the version", runVersion},
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := dispatch(ctx, os.Args[1:], os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "nemid:", err)
+		os.Exit(1)
+	}
+}
+
+func dispatch(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(out)
+		if len(args) == 0 {
+			return errors.New("no command given")
+		}
+		return nil
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		usage(os.Stderr)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	return cmd.run(ctx, args[1:], out)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: nemid <command> [flags]   (nemid <command> -h for its flags)")
+	fmt.Fprintln(w, "\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nEvery flag can also be set as NEMID_<FLAG> (e.g. NEMID_DATA) or in a --config file.")
+}
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func runVersion(_ context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("nemid version", flag.ContinueOnError)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(out, "nemid", version)
+	return err
+}
+
+// newFlagSet makes a subcommand's flag set with a usage text.
+func newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n\nFlags:\n", name, strings.TrimSpace(synopsis))
+		fs.PrintDefaults()
+	}
+	return fs
+}

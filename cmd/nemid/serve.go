@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/nemid-dk/nemid/internal/ca"
+	"github.com/nemid-dk/nemid/internal/clock"
+	"github.com/nemid-dk/nemid/internal/revocation"
+	"github.com/nemid-dk/nemid/internal/server"
+	"github.com/nemid-dk/nemid/internal/store"
+)
+
+func runServe(ctx context.Context, args []string, out io.Writer) error {
+	fs := newFlagSet("nemid serve [--listen ADDR]", `
+Starts the servers of this installation in one process: /healthz, /metrics,
+and the CA certificates at the caIssuers URLs written into certificates
+(/aia/root.cer, /aia/issuing.cer) with the /repository page. Stops gracefully
+on SIGTERM or Ctrl-C.
+
+On an empty data directory it first initialises a preprod CA (as
+` + "`nemid init`" + ` would), so that ` + "`nemid serve`" + ` alone starts a working local system.`)
+	var c common
+	c.register(fs)
+	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
+	publicURL := fs.String("public-url", "", "base URL for a first-start initialisation (default http://<listen>)")
+	logFormat := fs.String("log-format", "", "text or json (default: json in production, text in preprod)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+
+	st, err := c.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	inst, err := st.Installation(ctx)
+	firstStart := errors.Is(err, store.ErrNotFound)
+	if err != nil && !firstStart {
+		return err
+	}
+	env := inst.Environment
+	if firstStart {
+		env = ca.EnvPreprod
+	}
+	log, err := newLogger(*logFormat, env, level, os.Stderr)
+	if err != nil {
+		return err
+	}
+	kb, err := c.keyBackend(firstStart)
+	if err != nil {
+		return err
+	}
+	defer kb.Close()
+	if firstStart {
+		cfg := ca.PreprodDefaults()
+		cfg.PublicURL = *publicURL
+		if cfg.PublicURL == "" {
+			cfg.PublicURL = "http://" + *listen
+		}
+		log.Info("no installation yet: initialising a preprod CA", "data", c.data, "public_url", cfg.PublicURL)
+		if err := ca.Initialise(ctx, st, kb, clock.Real{}, cfg); err != nil && !errors.Is(err, ca.ErrAlreadyInitialised) {
+			return err
+		}
+	}
+	a, err := ca.Open(ctx, st, kb, clock.Real{})
+	if err != nil {
+		return err
+	}
+	pub := &revocation.Publication{Root: a.Root(), Issuing: a.Issuing(), OCSP: a.OCSPResponder(), Since: a.Issuing().NotBefore}
+	srv := server.New(server.Config{
+		Listen: *listen,
+		Log:    log,
+		Health: func(ctx context.Context) error { _, err := st.Installation(ctx); return err },
+	}, pub)
+	addr, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	log.Info("nemid serving", "http", "http://"+addr.String(), "environment", a.Config().Environment,
+		"public_url", a.Config().PublicURL, "keys", kb.Describe(), "version", version)
+	fmt.Fprintf(out, "nemid is serving on http://%s (CA repository: %s/repository). Stop with Ctrl-C.\n", addr, strings.TrimRight(a.Config().PublicURL, "/"))
+	return srv.Serve(ctx)
+}
+
+func newLogger(format, env string, level slog.Level, w io.Writer) (*slog.Logger, error) {
+	if format == "" {
+		format = "text"
+		if env == ca.EnvProduction {
+			format = "json"
+		}
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}

@@ -1,0 +1,163 @@
+// Package server runs nemid's network roles in one process: it assembles the
+// HTTP handlers of each role with health and metrics endpoints, logs every
+// request, and shuts down gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Role is one server role (CA publication, later revocation, idp, …) that
+// adds its handlers to the shared mux.
+type Role interface {
+	Register(mux *http.ServeMux)
+}
+
+// Config says where and how to serve.
+type Config struct {
+	Listen string
+	Log    *slog.Logger
+	// Health reports whether the process can serve (e.g. the database answers).
+	Health func(context.Context) error
+	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// Server is the HTTP server of one nemid process.
+type Server struct {
+	cfg      Config
+	handler  http.Handler
+	registry *prometheus.Registry
+	ln       net.Listener
+}
+
+// New builds the server with its roles. Metrics go to a registry of our own
+// (not the global one) so tests can run several servers in one process.
+func New(cfg Config, roles ...Role) *Server {
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nemid_http_requests_total", Help: "HTTP requests served, by route pattern and status code.",
+	}, []string{"route", "code"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "nemid_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+	}, []string{"route"})
+	reg.MustRegister(requests, duration)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if cfg.Health != nil {
+			if err := cfg.Health(r.Context()); err != nil {
+				cfg.Log.Error("health check failed", "err", err)
+				http.Error(w, "unhealthy", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	for _, r := range roles {
+		r.Register(mux)
+	}
+
+	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		_, route := mux.Handler(r)
+		if route == "" {
+			route = "unmatched"
+		}
+		mux.ServeHTTP(rec, r)
+		elapsed := time.Since(start)
+		requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+		duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		// The path, never the query: a query string may carry a secret.
+		cfg.Log.Info("http request", "method", r.Method, "path", r.URL.Path, "route", route,
+			"status", rec.code, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
+	})
+	return &Server{cfg: cfg, handler: logged, registry: reg}
+}
+
+// Handler returns the server's full HTTP handler (for tests).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen binds the listening socket, so that callers know the address (and
+// port conflicts are reported) before Serve.
+func (s *Server) Listen() (net.Addr, error) {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return ln.Addr(), nil
+}
+
+// Serve serves until ctx is cancelled, then stops accepting connections and
+// waits (up to ShutdownTimeout) for requests in flight.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		if _, err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.cfg.Log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code  int
+	bytes int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += n
+	return n, err
+}

@@ -1,0 +1,153 @@
+// Package store is the one place where nemid keeps state that matters: the
+// installation's settings, its certificate authorities, and every certificate
+// issued with its status. One interface, two back-ends (SQLite by default,
+// PostgreSQL for shared or larger installations), one conformance suite.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by every back-end. Callers test them with errors.Is.
+var (
+	// ErrNotFound: the asked-for row does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyInitialised: the installation already exists; init must not run twice.
+	ErrAlreadyInitialised = errors.New("store: installation already initialised")
+	// ErrDuplicateSerial: a certificate with that serial is already stored.
+	ErrDuplicateSerial = errors.New("store: duplicate certificate serial")
+	// ErrAlreadyRevoked: the certificate is revoked already; a revocation cannot be changed.
+	ErrAlreadyRevoked = errors.New("store: certificate already revoked")
+)
+
+// Installation is the installation-wide configuration written once by
+// `nemid init` and read by every later command and server.
+type Installation struct {
+	// Environment is "preprod" or "production".
+	Environment string
+	// Config is the CA configuration as JSON, owned and interpreted by internal/ca.
+	Config    []byte
+	CreatedAt time.Time
+}
+
+// CAKind says what an authority's key does.
+type CAKind string
+
+// The kinds of authority an installation has.
+const (
+	KindRoot    CAKind = "root"
+	KindIssuing CAKind = "issuing"
+	KindOCSP    CAKind = "ocsp" // the delegated OCSP responder (not a CA, but an authority key)
+)
+
+// CA is a key the operator holds and its certificate: a root CA, an issuing CA
+// or the delegated OCSP responder.
+type CA struct {
+	// Name is the short stable name the installation uses, e.g. "root", "issuing", "ocsp".
+	Name string
+	Kind CAKind
+	// CertDER is the authority's certificate.
+	CertDER []byte
+	// KeyRef is an opaque reference to the private key that the configured key
+	// back-end understands (a file name or a PKCS#11 label). Never the key itself.
+	KeyRef    string
+	CreatedAt time.Time
+}
+
+// Status is a certificate's revocation status.
+type Status string
+
+// The two statuses. There is no "hold": a revocation is final.
+const (
+	StatusGood    Status = "good"
+	StatusRevoked Status = "revoked"
+)
+
+// Certificate is one issued certificate and its status, stored as one row so
+// that a certificate can never exist without its status.
+type Certificate struct {
+	// Serial is the certificate serial number as lowercase hexadecimal without
+	// leading zeros (big.Int.Text(16)).
+	Serial string
+	// Issuer is the Name of the CA that issued it.
+	Issuer string
+	// Profile is the OCES profile: "poces", "moces", "voces", "foces", or "ca"/"ocsp" for authority certificates.
+	Profile string
+	// Subject is the subject DN in RFC 2253 form, for display and search.
+	Subject   string
+	NotBefore time.Time
+	NotAfter  time.Time
+	// Partition is the CRL partition number (CN=CRL<n>) the certificate
+	// belongs to for life; 0 for a certificate in no partition (the OCSP
+	// responder's, which has no CRL distribution point).
+	Partition int
+	DER       []byte
+	IssuedAt  time.Time
+	Status    Status
+	// RevokedAt and Reason are set only when Status is StatusRevoked.
+	RevokedAt time.Time
+	// Reason is the RFC 5280 CRLReason code (0 unspecified, 1 keyCompromise, ...; never 6 certificateHold).
+	Reason int
+}
+
+// Revoked is one entry of a CRL.
+type Revoked struct {
+	Serial    string
+	RevokedAt time.Time
+	Reason    int
+}
+
+// ListFilter selects certificates for ListCertificates. Zero values select everything.
+type ListFilter struct {
+	Issuer      string // only this issuer
+	RevokedOnly bool
+	// AfterSerial pages: only serials greater than this one (in stored order, see ListCertificates).
+	AfterSerial string
+	// Limit caps the number of rows; 0 means no limit.
+	Limit int
+}
+
+// Store is what every back-end implements. All methods are safe for
+// concurrent use by many goroutines and by many processes sharing the database.
+type Store interface {
+	// Installation returns the installation, or ErrNotFound before init.
+	Installation(ctx context.Context) (Installation, error)
+	// Initialise stores the installation, its authorities and the
+	// authorities' own certificates (with status good) in one transaction.
+	// It returns ErrAlreadyInitialised, and changes nothing, if an
+	// installation exists.
+	Initialise(ctx context.Context, inst Installation, cas []CA, certs []Certificate) error
+
+	// CA returns the authority with that name, or ErrNotFound.
+	CA(ctx context.Context, name string) (CA, error)
+	// CAs returns every authority, ordered by CreatedAt then Name.
+	CAs(ctx context.Context) ([]CA, error)
+
+	// AllocatePartition reserves one place in the issuer's current CRL
+	// partition and returns the partition number (starting at 1). When the
+	// current partition already holds size places, the next partition is
+	// opened. Concurrent callers never get more than size places in one
+	// partition. A place reserved and never used is harmless.
+	AllocatePartition(ctx context.Context, issuer string, size int) (int, error)
+
+	// InsertCertificate stores a newly issued certificate (Status must be
+	// StatusGood). It returns ErrDuplicateSerial if the serial exists.
+	InsertCertificate(ctx context.Context, c Certificate) error
+	// Certificate returns the certificate with that serial, or ErrNotFound.
+	Certificate(ctx context.Context, serial string) (Certificate, error)
+	// ListCertificates returns certificates ordered by serial (as stored text).
+	ListCertificates(ctx context.Context, f ListFilter) ([]Certificate, error)
+	// Revoke marks the certificate revoked at the given time with the given
+	// reason, durably, before it returns. It returns ErrNotFound for an unknown
+	// serial and ErrAlreadyRevoked (changing nothing) if it is revoked already.
+	Revoke(ctx context.Context, serial string, at time.Time, reason int) (Certificate, error)
+	// RevokedInPartition lists the revoked certificates of one issuer's partition, ordered by serial.
+	RevokedInPartition(ctx context.Context, issuer string, partition int) ([]Revoked, error)
+	// RevokedByIssuer lists all revoked certificates of one issuer (its full CRL), ordered by serial.
+	RevokedByIssuer(ctx context.Context, issuer string) ([]Revoked, error)
+
+	// Close releases the database.
+	Close() error
+}
