@@ -217,16 +217,16 @@ returns and cannot be undone. Reasons (RFC 5280): `+strings.Join(ca.ReasonNames(
 }
 
 type listedCertificate struct {
-	Serial    string    `json:"serial"`
-	Issuer    string    `json:"issuer"`
-	Profile   string    `json:"profile"`
-	Subject   string    `json:"subject"`
-	NotBefore time.Time `json:"not_before"`
-	NotAfter  time.Time `json:"not_after"`
-	Partition int       `json:"partition"`
-	Status    string    `json:"status"`
+	Serial    string     `json:"serial"`
+	Issuer    string     `json:"issuer"`
+	Profile   string     `json:"profile"`
+	Subject   string     `json:"subject"`
+	NotBefore time.Time  `json:"not_before"`
+	NotAfter  time.Time  `json:"not_after"`
+	Partition int        `json:"partition"`
+	Status    string     `json:"status"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
+	Reason    string     `json:"reason,omitempty"`
 }
 
 func runList(ctx context.Context, args []string, out io.Writer) error {

@@ -24,7 +24,7 @@ and the CA certificates at the caIssuers URLs written into certificates
 on SIGTERM or Ctrl-C.
 
 On an empty data directory it first initialises a preprod CA (as
-` + "`nemid init`" + ` would), so that ` + "`nemid serve`" + ` alone starts a working local system.`)
+`+"`nemid init`"+` would), so that `+"`nemid serve`"+` alone starts a working local system.`)
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")

@@ -26,7 +26,7 @@ const (
 )
 
 var (
-	oidAnyPolicy  = asn1.ObjectIdentifier{2, 5, 29, 32, 0}
+	oidAnyPolicy   = asn1.ObjectIdentifier{2, 5, 29, 32, 0}
 	oidOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
 	// asn1NULL is the DER of NULL, the value of id-pkix-ocsp-nocheck.
 	asn1NULL = []byte{0x05, 0x00}
