@@ -80,6 +80,15 @@ func (a *Authority) Issue(ctx context.Context, req IssueRequest) (*Issued, error
 	if probe.NotAfter.After(a.issuingCert.NotAfter) {
 		return nil, fmt.Errorf("the issuing CA expires %s, before this certificate would", a.issuingCert.NotAfter.Format(time.DateOnly))
 	}
+	// Lint the probe too: what zlint refuses (a weak key, say) must not
+	// take a partition place. The final certificate is linted again below,
+	// since its partition differs.
+	if probe.SerialNumber, err = newSerial(); err != nil {
+		return nil, err
+	}
+	if err := lintTemplate(probe, a.issuingCert, pub); err != nil {
+		return nil, err
+	}
 	signer, err := a.signer(ctx)
 	if err != nil {
 		return nil, err

@@ -115,40 +115,48 @@ func findings(rs *zlint.ResultSet, minStatus lint.LintStatus) []LintFinding {
 // anything (the practice of Let's Encrypt's Boulder). It never leaves memory.
 var lintKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
 
+// lintTemplate builds the certificate that template would become, signed
+// by the throw-away lint key instead of the real one, and runs zlint on it.
+// parent is nil for a self-signed certificate. It returns a *LintError when
+// zlint reports an error.
+func lintTemplate(template, parent *x509.Certificate, pub crypto.PublicKey) error {
+	lk, err := lintKey()
+	if err != nil {
+		return fmt.Errorf("lint key: %w", err)
+	}
+	// The lint copy must have the same issuer name, AKI and signature
+	// algorithm as the real one; only the signing key differs, so the
+	// parent's public key is swapped for the lint key's (crypto/x509 checks
+	// they match). A self-signed template is its own parent and has no
+	// public key set, so there is nothing to swap.
+	var lintParent x509.Certificate
+	if parent == nil {
+		lintParent = *template
+		lintParent.PublicKey = nil
+	} else {
+		lintParent = *parent
+		lintParent.PublicKey = &lk.PublicKey
+	}
+	lintDER, err := x509.CreateCertificate(rand.Reader, template, &lintParent, pub, lk)
+	if err != nil {
+		return fmt.Errorf("building certificate: %w", err)
+	}
+	bad, err := LintCertificate(lintDER, lint.Error)
+	if err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return &LintError{What: "certificate", Findings: bad}
+	}
+	return nil
+}
+
 // createCertificate lints the certificate that template would become, then
 // signs it with the real key. parent is nil for a self-signed certificate.
 // It refuses, signing nothing, when zlint reports an error.
 func createCertificate(template, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) ([]byte, error) {
-	lk, err := lintKey()
-	if err != nil {
-		return nil, fmt.Errorf("lint key: %w", err)
-	}
-	// The lint copy must have the same issuer name, AKI and signature
-	// algorithm as the real one; only the key differs, so the parent's public
-	// key is swapped for the lint key's (crypto/x509 checks they match).
-	var lintParent x509.Certificate
-	if parent == nil {
-		lintParent = *template
-	} else {
-		lintParent = *parent
-	}
-	lintParent.PublicKey = &lk.PublicKey
-	lintPub := pub
-	if parent == nil {
-		// A self-signed certificate's lint copy is signed by the lint key,
-		// but still carries the real subject key: only the signature differs.
-		lintParent.PublicKey = nil
-	}
-	lintDER, err := x509.CreateCertificate(rand.Reader, template, &lintParent, lintPub, lk)
-	if err != nil {
-		return nil, fmt.Errorf("building certificate: %w", err)
-	}
-	bad, err := LintCertificate(lintDER, lint.Error)
-	if err != nil {
+	if err := lintTemplate(template, parent, pub); err != nil {
 		return nil, err
-	}
-	if len(bad) > 0 {
-		return nil, &LintError{What: "certificate", Findings: bad}
 	}
 	realParent := parent
 	if parent == nil {

@@ -198,6 +198,7 @@ func (b *PKCS11Backend) Generate(ctx context.Context, label string, bits int) (s
 		{priv, crypto11.CkaExtractable, false},
 		{priv, crypto11.CkaSign, true},
 		{priv, crypto11.CkaDecrypt, false},
+		{priv, crypto11.CkaUnwrap, false},
 	} {
 		if err := a.set.Set(a.typ, a.val); err != nil {
 			return "", nil, err

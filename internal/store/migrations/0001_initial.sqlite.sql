@@ -30,7 +30,7 @@ CREATE TABLE certificates (
     issued_at     BIGINT  NOT NULL,
     status        TEXT    NOT NULL CHECK (status IN ('good', 'revoked')),
     revoked_at    BIGINT,
-    reason        INTEGER CHECK (reason IN (0, 1, 2, 3, 4, 5, 8, 9, 10)),
+    reason        INTEGER CHECK (reason IN (0, 1, 2, 3, 4, 5, 9, 10)),
     -- A revocation always has its time and reason; a good certificate has neither.
     CHECK ((status = 'good' AND revoked_at IS NULL AND reason IS NULL)
         OR (status = 'revoked' AND revoked_at IS NOT NULL AND reason IS NOT NULL))
