@@ -49,6 +49,14 @@ func runCA(ctx context.Context, args []string, out io.Writer) error {
 
 // openAuthority opens the store, the key back-end and the CA. close releases all three.
 func (c *common) openAuthority(ctx context.Context) (a *ca.Authority, closeAll func(), err error) {
+	// Opening SQLite creates the data directory and an empty database: a
+	// command that only uses a CA must not leave them behind (for example
+	// after a typo in --data).
+	if c.database == "" {
+		if _, err := os.Stat(filepath.Join(c.data, store.DefaultFile)); errors.Is(err, os.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%w (data directory %s)", ca.ErrNotInitialised, c.data)
+		}
+	}
 	st, err := c.openStore(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -107,6 +115,11 @@ comes from the flags, never from the CSR. Existing files are never overwritten.`
 	}
 	if err := mustNotExist(*certOut); err != nil {
 		return err
+	}
+	// A certificate is written only after it is issued and stored: find a
+	// missing directory now, not after issuing a certificate nobody gets.
+	if err := mustBeDir(filepath.Dir(*certOut)); err != nil {
+		return fmt.Errorf("--cert-out %s: %w", *certOut, err)
 	}
 	switch {
 	case *csrFile != "" && *keyOut != "":
@@ -328,6 +341,17 @@ func mustNotExist(path string) error {
 		return fmt.Errorf("%s exists; refusing to overwrite it", path)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
+	}
+	return nil
+}
+
+func mustBeDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
 	}
 	return nil
 }

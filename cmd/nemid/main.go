@@ -74,7 +74,9 @@ func usage(w io.Writer) {
 var version = "dev"
 
 func runVersion(_ context.Context, args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("nemid version", flag.ContinueOnError)
+	fs := newFlagSet("nemid version", "Prints the version of this nemid binary.")
+	var c common
+	c.register(fs) // accepted everywhere, so scripts can pass the same settings to every subcommand
 	if err := parse(fs, args); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 
@@ -28,7 +29,7 @@ On an empty data directory it first initialises a preprod CA (as
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
-	publicURL := fs.String("public-url", "", "base URL for a first-start initialisation (default http://<listen>)")
+	publicURL := fs.String("public-url", "", "base URL for a first-start initialisation (default http://<listen>; needed when --listen has a wildcard host or port 0)")
 	logFormat := fs.String("log-format", "", "text or json (default: json in production, text in preprod)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := parse(fs, args); err != nil {
@@ -57,6 +58,13 @@ On an empty data directory it first initialises a preprod CA (as
 	if err != nil {
 		return err
 	}
+	if firstStart && *publicURL == "" {
+		// Decide before the master key is made: a first start that cannot
+		// name a reachable URL must leave nothing behind.
+		if *publicURL, err = publicURLFromListen(*listen); err != nil {
+			return err
+		}
+	}
 	kb, err := c.keyBackend(firstStart)
 	if err != nil {
 		return err
@@ -65,9 +73,6 @@ On an empty data directory it first initialises a preprod CA (as
 	if firstStart {
 		cfg := ca.PreprodDefaults()
 		cfg.PublicURL = *publicURL
-		if cfg.PublicURL == "" {
-			cfg.PublicURL = "http://" + *listen
-		}
 		log.Info("no installation yet: initialising a preprod CA", "data", c.data, "public_url", cfg.PublicURL)
 		if err := ca.Initialise(ctx, st, kb, clock.Real{}, cfg); err != nil && !errors.Is(err, ca.ErrAlreadyInitialised) {
 			return err
@@ -91,6 +96,22 @@ On an empty data directory it first initialises a preprod CA (as
 		"public_url", a.Config().PublicURL, "keys", kb.Describe(), "version", version)
 	fmt.Fprintf(out, "nemid is serving on http://%s (CA repository: %s/repository). Stop with Ctrl-C.\n", addr, strings.TrimRight(a.Config().PublicURL, "/"))
 	return srv.Serve(ctx)
+}
+
+// publicURLFromListen is the default public URL of a first start: the listen
+// address, when it names one. The URL is written into the CA configuration
+// and every certificate for good, so a wildcard host (":8080", "0.0.0.0") or
+// port 0 (a random port, another one on every start) is refused.
+func publicURLFromListen(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", fmt.Errorf("--listen %q: %w", listen, err)
+	}
+	if ip := net.ParseIP(host); host == "" || port == "0" || (ip != nil && ip.IsUnspecified()) {
+		return "", fmt.Errorf("this first start initialises the CA, whose certificates carry URLs under --public-url for good; "+
+			"--listen %s names no address those URLs could use (a wildcard host or port 0): give --public-url, e.g. --public-url http://ca.example.dk", listen)
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 func newLogger(format, env string, level slog.Level, w io.Writer) (*slog.Logger, error) {
