@@ -140,11 +140,7 @@ type distributionPointName struct {
 // the directory name of the CRL partition the certificate belongs to (the
 // issuer's name plus CN=CRL<partition>), which is where LDAP clients look.
 func CRLDistributionPoints(fullCRL string, issuer pkix.RDNSequence, partition int) (pkix.Extension, error) {
-	dir := append(pkix.RDNSequence{}, issuer...)
-	dir = append(dir, pkix.RelativeDistinguishedNameSET{
-		{Type: oidCommonName, Value: utf8Value(fmt.Sprintf("CRL%d", partition))},
-	})
-	dirDER, err := marshalName(dir)
+	dirDER, err := PartitionName(issuer, partition)
 	if err != nil {
 		return pkix.Extension{}, err
 	}
@@ -158,6 +154,21 @@ func CRLDistributionPoints(fullCRL string, issuer pkix.RDNSequence, partition in
 		return pkix.Extension{}, fmt.Errorf("oces: encoding CRL distribution points: %w", err)
 	}
 	return pkix.Extension{Id: oidExtCRLDistribution, Value: der}, nil
+}
+
+// PartitionName returns the DER of the directory name of an issuer's CRL
+// partition: the issuer's name plus CN=CRL<partition>. Certificates carry it
+// in their CRL distribution points; the partition's CRL carries the same
+// bytes in its issuing distribution point.
+func PartitionName(issuer pkix.RDNSequence, partition int) ([]byte, error) {
+	if partition < 1 {
+		return nil, fmt.Errorf("oces: CRL partition %d: partitions are numbered from 1", partition)
+	}
+	dir := append(pkix.RDNSequence{}, issuer...)
+	dir = append(dir, pkix.RelativeDistinguishedNameSET{
+		{Type: oidCommonName, Value: utf8Value(fmt.Sprintf("CRL%d", partition))},
+	})
+	return marshalName(dir)
 }
 
 // basicConstraintsEndEntity is basicConstraints with cA FALSE (an empty

@@ -45,8 +45,8 @@ type Authority struct {
 	issuingCert         *x509.Certificate
 	ocspCert            *x509.Certificate
 
-	signerMu      sync.Mutex
-	issuingSigner crypto.Signer
+	signerMu sync.Mutex
+	signers  map[string]crypto.Signer // by authority name, loaded on first use
 }
 
 // Initialise creates a complete CA environment: root, issuing CA and
@@ -193,18 +193,3 @@ func (a *Authority) Issuing() *x509.Certificate { return a.issuingCert }
 
 // OCSPResponder returns the delegated OCSP responder certificate.
 func (a *Authority) OCSPResponder() *x509.Certificate { return a.ocspCert }
-
-// signer loads the issuing CA's key once, on first use.
-func (a *Authority) signer(ctx context.Context) (crypto.Signer, error) {
-	a.signerMu.Lock()
-	defer a.signerMu.Unlock()
-	if a.issuingSigner != nil {
-		return a.issuingSigner, nil
-	}
-	s, err := a.keys.Signer(ctx, a.issuing.KeyRef)
-	if err != nil {
-		return nil, fmt.Errorf("issuing CA key: %w", err)
-	}
-	a.issuingSigner = s
-	return s, nil
-}

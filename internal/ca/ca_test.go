@@ -60,13 +60,24 @@ func fileBackend(t testing.TB, dir string) keys.Backend {
 // newEnv initialises a preprod CA on st with keys in kb (file keys when nil).
 func newEnv(t *testing.T, st store.Store, kb keys.Backend) *env {
 	t.Helper()
+	return newEnvWith(t, st, kb, ca.PreprodDefaults())
+}
+
+// newEnvConfig initialises a CA with the given configuration and file keys.
+func newEnvConfig(t *testing.T, st store.Store, cfg ca.Config) *env {
+	t.Helper()
+	return newEnvWith(t, st, nil, cfg)
+}
+
+func newEnvWith(t *testing.T, st store.Store, kb keys.Backend, cfg ca.Config) *env {
+	t.Helper()
 	dir := t.TempDir()
 	if kb == nil {
 		kb = fileBackend(t, dir)
 	}
 	clk := clock.NewFrozen(testNow)
 	ctx := context.Background()
-	if err := ca.Initialise(ctx, st, kb, clk, ca.PreprodDefaults()); err != nil {
+	if err := ca.Initialise(ctx, st, kb, clk, cfg); err != nil {
 		t.Fatalf("Initialise: %v", err)
 	}
 	a, err := ca.Open(ctx, st, kb, clk)
@@ -193,12 +204,20 @@ func assertLintClean(t *testing.T, what string, der []byte) {
 
 func openssl(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("openssl", args...).CombinedOutput()
+	out, err := runOpenSSL(args...)
 	if err != nil {
 		t.Fatalf("openssl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return out
 }
+
+// runOpenSSL runs openssl and returns its combined output, also on failure.
+func runOpenSSL(args ...string) (string, error) {
+	out, err := exec.Command("openssl", args...).CombinedOutput()
+	return string(out), err
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 func TestPartitionsFillInOrder(t *testing.T) {
 	st := storetest.OpenSQLite(t)

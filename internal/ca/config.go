@@ -234,6 +234,11 @@ func checkBaseURL(s string) error {
 	if u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		return fmt.Errorf("%q: want scheme, host and optional path only", s)
 	}
+	// Relying parties must be able to reach it: no empty host (":8080") and
+	// no port 0 (a listen-anywhere address is not a URL).
+	if u.Hostname() == "" || u.Port() == "0" {
+		return fmt.Errorf("%q: want a host name and a real port that relying parties can reach", s)
+	}
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"time"
@@ -89,7 +91,7 @@ func (a *Authority) Issue(ctx context.Context, req IssueRequest) (*Issued, error
 	if err := lintTemplate(probe, a.issuingCert, pub); err != nil {
 		return nil, err
 	}
-	signer, err := a.signer(ctx)
+	signer, err := a.signerFor(ctx, a.issuing)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +168,7 @@ func storedCertificate(c *x509.Certificate, issuer, profile string, partition in
 		Serial:    SerialText(c.SerialNumber),
 		Issuer:    issuer,
 		Profile:   profile,
-		Subject:   c.Subject.String(),
+		Subject:   subjectString(c),
 		NotBefore: c.NotBefore,
 		NotAfter:  c.NotAfter,
 		Partition: partition,
@@ -174,4 +176,14 @@ func storedCertificate(c *x509.Certificate, issuer, profile string, partition in
 		IssuedAt:  issuedAt,
 		Status:    store.StatusGood,
 	}
+}
+
+// subjectString is the subject in RFC 2253 form with multi-valued RDNs kept
+// (CN and serialNumber share one: "SERIALNUMBER=PID:…+CN=…,O=…,C=DK").
+func subjectString(c *x509.Certificate) string {
+	var rdns pkix.RDNSequence
+	if _, err := asn1.Unmarshal(c.RawSubject, &rdns); err != nil {
+		return c.Subject.String()
+	}
+	return rdns.String()
 }

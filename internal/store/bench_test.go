@@ -21,18 +21,38 @@ import (
 )
 
 // The benchmarks run against a store of benchCerts certificates of one
-// issuer, in partitions of benchPartition, one in benchRevokeEvery revoked.
+// issuer, in partitions of benchPartition, one in benchRevokeEvery revoked,
+// each with a pre-signed OCSP response, as in steady state: responses are
+// valid for benchOCSPValid, signed at times spread evenly over
+// benchOCSPRefresh and due again benchOCSPRefresh after signing, so that
+// about one in 84 (an hour's worth) falls due per hour.
 // Filling takes a while, so the filled database is kept between runs: a
 // SQLite file under os.TempDir and a PostgreSQL schema on the test server,
-// both named by benchKey. Change benchVersion when the fill changes.
+// both named by benchKey, which includes the number of migrations (a schema
+// change starts a new fill). Change benchVersion when the fill changes.
 const (
-	benchVersion     = "v2"
+	benchVersion     = "v3" // v3: ocsp_refresh_at and ocsp_responses (migration 2)
 	benchCerts       = 1_000_000
 	benchPartition   = 1000
 	benchRevokeEvery = 100
 	benchDERSize     = 1200 // about an RSA-2048 OCES certificate
+	benchOCSPSize    = 1600 // about an RSA-2048 response with the responder's certificate
 	benchIssuer      = "issuing"
+	benchOCSPValid   = 7 * 24 * time.Hour
+	benchOCSPRefresh = benchOCSPValid / 2
 )
+
+// benchStart is when the benchmark certificates were issued, and the first
+// of their OCSP responses signed.
+var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchSigned is when the i-th certificate's OCSP response was signed: a
+// permutation (7919 is prime to benchCerts) spreads the signing times over
+// benchOCSPRefresh in an order unrelated to serial or partition.
+func benchSigned(i int) time.Time {
+	slot := int64(i) * 7919 % benchCerts
+	return benchStart.Add(time.Duration(slot) * (benchOCSPRefresh / benchCerts)) // divide first: slot × 3.5 days in ns overflows
+}
 
 func benchKey() string {
 	names, _ := store.MigrationVersions(store.MigrationFS, "sqlite")
@@ -139,7 +159,7 @@ func benchPostgres(b *testing.B, ctx context.Context) (store.Store, error) {
 		err = benchFill(b, ctx, s, w)
 		if err == nil {
 			// Fresh statistics and visibility map: index-only scans for the CRL queries.
-			_, err = w.ExecContext(ctx, "VACUUM ANALYZE certificates")
+			_, err = w.ExecContext(ctx, "VACUUM ANALYZE certificates, ocsp_responses")
 		}
 		s.Close()
 		if err != nil {
@@ -169,19 +189,23 @@ func benchFill(b *testing.B, ctx context.Context, s store.Store, db *sql.DB) err
 	der := make([]byte, benchDERSize)
 	r := rand.NewChaCha8([32]byte{})
 	r.Read(der)
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	resp := make([]byte, benchOCSPSize)
+	r.Read(resp)
+	at := benchStart.UnixMicro()
 
-	const cols = "(serial, issuer, profile, subject, not_before, not_after, crl_partition, der, issued_at, status, revoked_at, reason)"
-	row := "(?, ?, 'poces', ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	query := store.Rebind(s, "INSERT INTO certificates "+cols+" VALUES "+strings.TrimSuffix(strings.Repeat(row+", ", rowsPerInsert), ", "))
-	args := make([]any, 0, rowsPerInsert*11)
+	values := func(row string) string { return strings.TrimSuffix(strings.Repeat(row+", ", rowsPerInsert), ", ") }
+	const cols = "(serial, issuer, profile, subject, not_before, not_after, crl_partition, der, issued_at, status, revoked_at, reason, ocsp_refresh_at)"
+	query := store.Rebind(s, "INSERT INTO certificates "+cols+" VALUES "+values("(?, ?, 'poces', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"))
+	ocspQuery := store.Rebind(s, "INSERT INTO ocsp_responses (serial, status, this_update, next_update, der) VALUES "+values("(?, ?, ?, ?, ?)"))
+	args := make([]any, 0, rowsPerInsert*13)
+	ocspArgs := make([]any, 0, rowsPerInsert*5)
 	for i := 0; i < benchCerts; {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		for range insertsPerTx {
-			args = args[:0]
+			args, ocspArgs = args[:0], ocspArgs[:0]
 			for range rowsPerInsert {
 				d := append([]byte(nil), der...)
 				binary.BigEndian.PutUint64(d, uint64(i)) // distinct DER, as in life
@@ -189,13 +213,22 @@ func benchFill(b *testing.B, ctx context.Context, s store.Store, db *sql.DB) err
 				if i%benchRevokeEvery == 0 {
 					status, revokedAt, reason = "revoked", at+int64(i), 1
 				}
+				signed := benchSigned(i)
 				args = append(args, benchSerial(i), benchIssuer, fmt.Sprintf("CN=Bench Person %d,O=Ingen organisatorisk tilknytning,C=DK", i),
-					at, at+4*365*24*3600*1e6, i/benchPartition+1, d, at, status, revokedAt, reason)
+					at, at+4*365*24*3600*1e6, i/benchPartition+1, d, at, status, revokedAt, reason,
+					signed.Add(benchOCSPRefresh).UnixMicro())
+				o := append([]byte(nil), resp...)
+				binary.BigEndian.PutUint64(o, uint64(i))
+				ocspArgs = append(ocspArgs, benchSerial(i), status, signed.UnixMicro(), signed.Add(benchOCSPValid).UnixMicro(), o)
 				i++
 			}
 			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 				tx.Rollback()
 				return fmt.Errorf("fill: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, ocspQuery, ocspArgs...); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("fill OCSP responses: %w", err)
 			}
 		}
 		if err := tx.Commit(); err != nil {
@@ -277,6 +310,70 @@ func BenchmarkAllocatePartition(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.AllocatePartition(ctx, issuer, benchPartition); err != nil {
 					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOCSPDue takes the next batch of 100 due OCSP responses (the
+// signer's query), at a random moment of the refresh cycle, so each batch
+// comes from a different part of the index.
+func BenchmarkOCSPDue(b *testing.B) {
+	for _, engine := range benchEngines {
+		b.Run(engine, func(b *testing.B) {
+			s := benchStore(b, engine)
+			ctx := context.Background()
+			r := rand.New(rand.NewPCG(1, 2))
+			first := benchStart.Add(benchOCSPRefresh + time.Hour) // ~12,000 due
+			b.ReportAllocs()
+			for b.Loop() {
+				now := first.Add(time.Duration(r.Int64N(int64(benchOCSPRefresh - time.Hour))))
+				got, err := s.OCSPDue(ctx, benchIssuer, now, 100)
+				if err != nil || len(got) != 100 {
+					b.Fatalf("OCSPDue: %d certificates, %v", len(got), err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkOCSPResponse reads pre-signed responses by serial (what the OCSP
+// responder serves).
+func BenchmarkOCSPResponse(b *testing.B) {
+	for _, engine := range benchEngines {
+		b.Run(engine, func(b *testing.B) {
+			s := benchStore(b, engine)
+			ctx := context.Background()
+			r := rand.New(rand.NewPCG(1, 2))
+			serials := make([]string, 4096)
+			for i := range serials {
+				serials[i] = benchSerial(r.IntN(benchCerts))
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				resp, err := s.OCSPResponse(ctx, serials[i%len(serials)])
+				if err != nil || len(resp.DER) != benchOCSPSize {
+					b.Fatalf("OCSPResponse: %d bytes, %v", len(resp.DER), err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkPartitions finds the issuer's highest partition (the CRL publisher's question).
+func BenchmarkPartitions(b *testing.B) {
+	for _, engine := range benchEngines {
+		b.Run(engine, func(b *testing.B) {
+			s := benchStore(b, engine)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				n, err := s.Partitions(ctx, benchIssuer)
+				if err != nil || n != benchCerts/benchPartition {
+					b.Fatalf("Partitions = %d, %v", n, err)
 				}
 			}
 		})

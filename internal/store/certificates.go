@@ -172,12 +172,18 @@ func (s *sqlStore) Revoke(ctx context.Context, serial string, at time.Time, reas
 		return Certificate{}, fmt.Errorf("store: revoke %s: no revocation time", serial)
 	}
 	var c Certificate
-	err := retry(ctx, s.d, func() error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		// The condition on status makes the change and the check one atomic
 		// step: of two concurrent revokers exactly one gets the row back.
+		// The same statement makes the OCSP response due (see queries.go).
 		var err error
-		c, err = scanCertificate(s.w.QueryRowContext(ctx, s.q.revoke, micros(at), reason, serial))
-		return err
+		c, err = scanCertificate(tx.QueryRowContext(ctx, s.q.revoke, micros(at), reason, serial))
+		if err != nil {
+			return err
+		}
+		// The stale marks commit with the status, so a crash between the
+		// revocation and its publication cannot lose the publication.
+		return s.markStale(ctx, tx, c.Issuer, c.Partition)
 	})
 	if err == nil {
 		return c, nil

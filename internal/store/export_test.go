@@ -36,3 +36,10 @@ var RebindDollar = rebindDollar
 
 // SQLiteDSN is the DSN Open uses for a SQLite file.
 var SQLiteDSN = sqliteDSN
+
+// PublishingQueries returns the SQL of the queries whose plans
+// TestPublishingPlans checks, by name, as the store runs them.
+func PublishingQueries(s Store) map[string]string {
+	q := s.(*sqlStore).q
+	return map[string]string{"OCSPDue": q.ocspDue, "Partitions": q.partitions}
+}

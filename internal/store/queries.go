@@ -15,6 +15,12 @@ type queries struct {
 	certificateStatus                      string
 	revokedInPartition, revokedByIssuer    string
 	listPrefix                             string // completed by ListCertificates
+
+	// Revocation publishing (publishing.go).
+	markStale, partitions                       string
+	nextCRLNumber, putCRL, crl, crls            string
+	staleCRLs, clearStaleCRL                    string
+	ocspDue, ocspRefresh, putOCSP, ocspResponse string
 }
 
 func newQueries(rebind func(string) string) queries {
@@ -32,12 +38,17 @@ ON CONFLICT (issuer) DO UPDATE SET
     used              = CASE WHEN crl_partitions.used >= ? THEN 1 ELSE crl_partitions.used + 1 END
 RETURNING current_partition`),
 
+		// ocsp_refresh_at is left to its default, 0: a new certificate's
+		// OCSP response is due at once.
 		insertCertificate: rebind(`INSERT INTO certificates (` + certColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'good', NULL, NULL)`),
 		certificate:       rebind(`SELECT ` + certColumns + ` FROM certificates WHERE serial = ?`),
 		certificateStatus: rebind(`SELECT status FROM certificates WHERE serial = ?`),
-		revoke: rebind(`UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?
+		// ocsp_refresh_at = 0: the revoked response is due at once.
+		revoke: rebind(`UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?, ocsp_refresh_at = 0
 WHERE serial = ? AND status = 'good'
 RETURNING ` + certColumns),
+		markStale: rebind(`INSERT INTO crl_stale (issuer, crl_partition, generation, cleared) VALUES (?, ?, 1, 0)
+ON CONFLICT (issuer, crl_partition) DO UPDATE SET generation = crl_stale.generation + 1`),
 
 		revokedInPartition: rebind(`SELECT serial, revoked_at, reason FROM certificates
 WHERE issuer = ? AND crl_partition = ? AND status = 'revoked' ORDER BY serial`),
@@ -45,5 +56,39 @@ WHERE issuer = ? AND crl_partition = ? AND status = 'revoked' ORDER BY serial`),
 WHERE issuer = ? AND status = 'revoked' ORDER BY serial`),
 
 		listPrefix: `SELECT ` + certColumns + ` FROM certificates`,
+
+		// ORDER BY … LIMIT 1 rather than MAX(): a backward step into the
+		// (issuer, crl_partition) index in every engine, whatever the planner.
+		partitions: rebind(`SELECT crl_partition FROM certificates WHERE issuer = ? ORDER BY crl_partition DESC LIMIT 1`),
+
+		nextCRLNumber: rebind(`INSERT INTO crl_numbers (issuer, last_number) VALUES (?, 1)
+ON CONFLICT (issuer) DO UPDATE SET last_number = crl_numbers.last_number + 1
+RETURNING last_number`),
+		// The WHERE on DO UPDATE makes "only a higher number replaces" part
+		// of the one atomic statement; a skipped update affects no row.
+		putCRL: rebind(`INSERT INTO crls (issuer, crl_partition, crl_number, this_update, next_update, der) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (issuer, crl_partition) DO UPDATE SET
+    crl_number = excluded.crl_number, this_update = excluded.this_update,
+    next_update = excluded.next_update, der = excluded.der
+WHERE crls.crl_number < excluded.crl_number`),
+		crl:  rebind(`SELECT issuer, crl_partition, crl_number, this_update, next_update, der FROM crls WHERE issuer = ? AND crl_partition = ?`),
+		crls: `SELECT issuer, crl_partition, crl_number, this_update, next_update FROM crls ORDER BY issuer, crl_partition`,
+
+		staleCRLs:     `SELECT issuer, crl_partition, generation FROM crl_stale WHERE generation > cleared ORDER BY issuer, crl_partition`,
+		clearStaleCRL: rebind(`UPDATE crl_stale SET cleared = generation WHERE issuer = ? AND crl_partition = ? AND generation = ?`),
+
+		ocspDue: rebind(`SELECT ` + certColumns + ` FROM certificates
+WHERE issuer = ? AND ocsp_refresh_at <= ? ORDER BY ocsp_refresh_at, serial LIMIT ?`),
+		// The condition on status is what lets a racing revocation win.
+		ocspRefresh: rebind(`UPDATE certificates SET ocsp_refresh_at = ? WHERE serial = ? AND status = ?`),
+		// A stored response is replaced by a newer one, or by one stating a
+		// different status: the caller has just checked that the new status
+		// is the certificate's, so the stored one is wrong however new it is.
+		putOCSP: rebind(`INSERT INTO ocsp_responses (serial, status, this_update, next_update, der) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (serial) DO UPDATE SET
+    status = excluded.status, this_update = excluded.this_update,
+    next_update = excluded.next_update, der = excluded.der
+WHERE ocsp_responses.status <> excluded.status OR ocsp_responses.this_update <= excluded.this_update`),
+		ocspResponse: rebind(`SELECT serial, status, this_update, next_update, der FROM ocsp_responses WHERE serial = ?`),
 	}
 }

@@ -148,6 +148,80 @@ type Store interface {
 	// RevokedByIssuer lists all revoked certificates of one issuer (its full CRL), ordered by serial.
 	RevokedByIssuer(ctx context.Context, issuer string) ([]Revoked, error)
 
+	// Partitions returns the highest CRL partition number that holds a
+	// certificate of the issuer (0 if none): partitions 1..n are in use.
+	Partitions(ctx context.Context, issuer string) (int, error)
+
+	// Revocation publishing (CRLs and OCSP). Revoke, in its own transaction,
+	// also marks the certificate's partition CRL and its issuer's full CRL
+	// stale and makes the certificate's OCSP response due at once, so a
+	// crash between recording a revocation and publishing it loses nothing.
+
+	// NextCRLNumber reserves the issuer's next CRL number (1, 2, 3, …),
+	// committed before it returns: a number is never handed out twice, even
+	// after a crash. All CRLs of one issuer share the sequence, so each CRL's
+	// numbers strictly increase.
+	NextCRLNumber(ctx context.Context, issuer string) (int64, error)
+	// PutCRL stores a CRL as the latest of its (Issuer, Partition) unless one
+	// with the same or a higher Number is stored already; it reports whether
+	// it stored it.
+	PutCRL(ctx context.Context, c CRL) (bool, error)
+	// CRL returns the latest CRL of (issuer, partition), or ErrNotFound.
+	// Partition 0 is the issuer's full CRL.
+	CRL(ctx context.Context, issuer string, partition int) (CRL, error)
+	// CRLs lists the latest CRL of every (issuer, partition), without DER,
+	// ordered by issuer and partition.
+	CRLs(ctx context.Context) ([]CRL, error)
+	// StaleCRLs lists the CRLs marked stale by revocations since they were
+	// last published, ordered by issuer and partition.
+	StaleCRLs(ctx context.Context) ([]StaleCRL, error)
+	// ClearStaleCRL removes the stale mark, unless a revocation marked it
+	// again (a higher Generation) after the caller read it.
+	ClearStaleCRL(ctx context.Context, s StaleCRL) error
+
+	// OCSPDue returns up to limit certificates of the issuer whose OCSP
+	// response is due (never signed, revoked since, or its refresh time <=
+	// now), most overdue first.
+	OCSPDue(ctx context.Context, issuer string, now time.Time, limit int) ([]Certificate, error)
+	// PutOCSPResponse stores the response for r.Serial and sets when it is
+	// next due, in one transaction — but only while the certificate's status
+	// is still r.Status (a revocation racing the signer wins: nothing is
+	// stored and the revoked response stays due). It reports whether it stored it.
+	PutOCSPResponse(ctx context.Context, r OCSPResponse, refreshAt time.Time) (bool, error)
+	// OCSPResponse returns the stored response for a serial, or ErrNotFound.
+	OCSPResponse(ctx context.Context, serial string) (OCSPResponse, error)
+
 	// Close releases the database.
 	Close() error
+}
+
+// CRL is one signed certificate revocation list.
+type CRL struct {
+	Issuer string
+	// Partition is the CRL partition (CN=CRL<n>), or 0 for the issuer's full CRL.
+	Partition  int
+	Number     int64
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	// DER is empty in the listing of CRLs.
+	DER []byte
+}
+
+// StaleCRL names a CRL that a revocation has made out of date.
+type StaleCRL struct {
+	Issuer    string
+	Partition int // 0: the full CRL
+	// Generation counts the revocations that marked it; ClearStaleCRL
+	// clears only the generation the publisher read.
+	Generation int64
+}
+
+// OCSPResponse is one pre-signed OCSP response.
+type OCSPResponse struct {
+	Serial string
+	// Status is the certificate status the response states.
+	Status     Status
+	ThisUpdate time.Time
+	NextUpdate time.Time
+	DER        []byte
 }

@@ -39,6 +39,22 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RevokeConcurrent", testRevokeConcurrent},
 		{"RevokedLists", testRevokedLists},
 		{"ListCertificates", testListCertificates},
+		{"Partitions", testPartitions},
+		{"NextCRLNumber", testNextCRLNumber},
+		{"NextCRLNumberConcurrent", testNextCRLNumberConcurrent},
+		{"PutCRL", testPutCRL},
+		{"PutCRLInvalid", testPutCRLInvalid},
+		{"PutCRLConcurrent", testPutCRLConcurrent},
+		{"StaleCRLs", testStaleCRLs},
+		{"ClearStaleCRL", testClearStaleCRL},
+		{"RevokeMarksStaleConcurrent", testRevokeMarksStaleConcurrent},
+		{"OCSPDue", testOCSPDue},
+		{"OCSPDueInitialise", testOCSPDueInitialise},
+		{"OCSPDueInvalid", testOCSPDueInvalid},
+		{"PutOCSPResponse", testPutOCSPResponse},
+		{"PutOCSPResponseInvalid", testPutOCSPResponseInvalid},
+		{"OCSPRevokeRace", testOCSPRevokeRace},
+		{"OCSPRevokeRaceConcurrent", testOCSPRevokeRaceConcurrent},
 		{"ContextCancelled", testContextCancelled},
 	}
 	for _, tc := range tests {
@@ -246,11 +262,21 @@ func testContextCancelled(t *testing.T, s store.Store) {
 	c, cancel := context.WithCancel(context.Background())
 	cancel()
 	calls := map[string]func() error{
-		"Certificate": func() error { _, err := s.Certificate(c, "ca11"); return err },
-		"Revoke":      func() error { _, err := s.Revoke(c, "ca11", t0, 1); return err },
-		"Allocate":    func() error { _, err := s.AllocatePartition(c, "issuing", 10); return err },
-		"Insert":      func() error { return s.InsertCertificate(c, cert("ca12", "issuing", 1)) },
-		"Initialise":  func() error { return s.Initialise(c, installation(), authorities(), nil) },
+		"Certificate":   func() error { _, err := s.Certificate(c, "ca11"); return err },
+		"Revoke":        func() error { _, err := s.Revoke(c, "ca11", t0, 1); return err },
+		"Allocate":      func() error { _, err := s.AllocatePartition(c, "issuing", 10); return err },
+		"Insert":        func() error { return s.InsertCertificate(c, cert("ca12", "issuing", 1)) },
+		"Initialise":    func() error { return s.Initialise(c, installation(), authorities(), nil) },
+		"NextCRLNumber": func() error { _, err := s.NextCRLNumber(c, "issuing"); return err },
+		"PutCRL":        func() error { _, err := s.PutCRL(c, crl("issuing", 1, 1)); return err },
+		"ClearStaleCRL": func() error {
+			return s.ClearStaleCRL(c, store.StaleCRL{Issuer: "issuing", Partition: 1, Generation: 1})
+		},
+		"OCSPDue": func() error { _, err := s.OCSPDue(c, "issuing", t0, 10); return err },
+		"PutOCSPResponse": func() error {
+			_, err := s.PutOCSPResponse(c, response("ca11", store.StatusGood, t0), t0.Add(time.Hour))
+			return err
+		},
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {
@@ -264,6 +290,16 @@ func testContextCancelled(t *testing.T, s store.Store) {
 	if _, err := s.Installation(ctx(t)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("after cancelled Initialise: %v", err)
 	}
+	if n, err := s.NextCRLNumber(ctx(t), "issuing"); err != nil || n != 1 {
+		t.Errorf("after cancelled NextCRLNumber: next is %d, %v; want 1", n, err)
+	}
+	if list, err := s.CRLs(ctx(t)); err != nil || len(list) != 0 {
+		t.Errorf("after cancelled PutCRL: CRLs = %+v, %v", list, err)
+	}
+	if _, err := s.OCSPResponse(ctx(t), "ca11"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("after cancelled PutOCSPResponse: %v", err)
+	}
+	stale(t, s, "[]") // the cancelled Revoke marked nothing
 }
 
 // testInitialiseWithCertificates: the authorities' certificates are stored in
