@@ -15,14 +15,26 @@ import (
 	"github.com/nemid-dk/nemid/internal/revocation"
 	"github.com/nemid-dk/nemid/internal/server"
 	"github.com/nemid-dk/nemid/internal/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func runServe(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlagSet("nemid serve [--listen ADDR]", `
-Starts the servers of this installation in one process: /healthz, /metrics,
-and the CA certificates at the caIssuers URLs written into certificates
-(/aia/root.cer, /aia/issuing.cer) with the /repository page. Stops gracefully
-on SIGTERM or Ctrl-C.
+Starts the servers of this installation in one process, and stops them
+gracefully on SIGTERM or Ctrl-C:
+
+  HTTP (--listen)       /healthz, /metrics; the CA certificates at the
+                        caIssuers URLs (/aia/root.cer, /aia/issuing.cer) and
+                        /repository; the full CRLs (/crl/issuing.crl,
+                        /crl/root.crl) and every partition CRL
+                        (/crl/issuing/<n>.crl); the OCSP responder (/ocsp,
+                        POST and GET)
+  LDAP (--ldap-listen)  the CA entries and partition CRLs, read-only, anonymous
+
+It also publishes: within about a second of a revocation (by any process
+sharing the database) the OCSP answer, the partition CRL and the full CRL
+are re-signed, and every CRL and OCSP answer is re-signed before half its
+validity has passed. Work left unpublished by a crash is resumed at start.
 
 On an empty data directory it first initialises a preprod CA (as
 `+"`nemid init`"+` would), so that `+"`nemid serve`"+` alone starts a working local system.`)
@@ -32,6 +44,9 @@ On an empty data directory it first initialises a preprod CA (as
 	publicURL := fs.String("public-url", "", "base URL for a first-start initialisation (default http://<listen>; needed when --listen has a wildcard host or port 0)")
 	logFormat := fs.String("log-format", "", "text or json (default: json in production, text in preprod)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	ldapListen := fs.String("ldap-listen", "127.0.0.1:3389", `LDAP listen address ("off": no LDAP server)`)
+	crlValidity := fs.Duration("crl-validity", ca.DefaultCRLValidity, "nextUpdate - thisUpdate of every CRL (at most 240h)")
+	ocspValidity := fs.Duration("ocsp-validity", ca.DefaultOCSPValidity, "nextUpdate - thisUpdate of every OCSP response (at most 240h)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -82,20 +97,86 @@ On an empty data directory it first initialises a preprod CA (as
 	if err != nil {
 		return err
 	}
-	pub := &revocation.Publication{Root: a.Root(), Issuing: a.Issuing(), OCSP: a.OCSPResponder(), Since: a.Issuing().NotBefore}
+	metrics := prometheus.NewRegistry()
+	publisher, err := a.NewPublisher(ca.PublishConfig{CRLValidity: *crlValidity, OCSPValidity: *ocspValidity, Log: log, Registerer: metrics})
+	if err != nil {
+		return err
+	}
+	// One round before serving, so that a fresh installation has its CRLs
+	// and work a crash left unpublished is done before anyone asks.
+	if err := publisher.PublishOnce(ctx); err != nil {
+		return fmt.Errorf("publishing CRLs and OCSP responses: %w", err)
+	}
+	clk := clock.Real{}
+	responder, err := revocation.NewOCSPResponder(revocation.OCSPConfig{
+		Issuer: a.Issuing(), Presigned: st, Signer: a, Clock: clk, Log: log, Metrics: metrics,
+	})
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Config{
-		Listen: *listen,
-		Log:    log,
-		Health: func(ctx context.Context) error { _, err := st.Installation(ctx); return err },
-	}, pub)
+		Listen:   *listen,
+		Log:      log,
+		Registry: metrics,
+		Health:   func(ctx context.Context) error { _, err := st.Installation(ctx); return err },
+	},
+		&revocation.Publication{Root: a.Root(), Issuing: a.Issuing(), OCSP: a.OCSPResponder(), Since: a.Issuing().NotBefore},
+		&revocation.CRLHandler{CRLs: st, Clock: clk},
+		responder,
+	)
 	addr, err := srv.Listen()
 	if err != nil {
 		return err
 	}
+	var ldapServer *revocation.LDAPServer
+	if *ldapListen != "off" {
+		ldapServer, err = revocation.NewLDAPServer(revocation.LDAPConfig{
+			Listen: *ldapListen,
+			Authorities: []revocation.Authority{
+				{StoreName: ca.RootCA, Cert: a.Root()},
+				{StoreName: ca.IssuingCA, Cert: a.Issuing()},
+			},
+			CRLs: st,
+			Log:  log,
+		})
+		if err != nil {
+			return err
+		}
+		if err := ldapServer.Listen(); err != nil {
+			return err
+		}
+	}
+
 	log.Info("nemid serving", "http", "http://"+addr.String(), "environment", a.Config().Environment,
 		"public_url", a.Config().PublicURL, "keys", kb.Describe(), "version", version)
 	fmt.Fprintf(out, "nemid is serving on http://%s (CA repository: %s/repository). Stop with Ctrl-C.\n", addr, strings.TrimRight(a.Config().PublicURL, "/"))
-	return srv.Serve(ctx)
+	if ldapServer != nil {
+		fmt.Fprintf(out, "LDAP directory of CRLs on ldap://%s\n", ldapServer.Addr())
+	}
+
+	// Run the roles together; the first to fail stops the others.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	running := 0
+	start := func(f func(context.Context) error) {
+		running++
+		go func() { errc <- f(ctx) }()
+	}
+	start(srv.Serve)
+	start(publisher.Run)
+	if ldapServer != nil {
+		start(ldapServer.Serve)
+	}
+	var first error
+	for ; running > 0; running-- {
+		if err := <-errc; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+		cancel() // one role ending (cleanly only on shutdown) ends them all
+	}
+	return first
 }
 
 // publicURLFromListen is the default public URL of a first start: the listen

@@ -112,10 +112,14 @@ func (p *Publisher) Run(ctx context.Context) error {
 	}
 }
 
-// PublishOnce does one round: stale CRLs first (a revocation's CRLs), then
-// OCSP responses due (revoked ones come first), then CRLs missing or past
-// half their validity.
+// PublishOnce does one round: OCSP responses due first (revoked ones come
+// first among them; an OCSP answer is one RSA-2048 signature and what most
+// relying parties ask), then the CRLs a revocation made stale, then CRLs
+// missing or past half their validity.
 func (p *Publisher) PublishOnce(ctx context.Context) error {
+	if err := p.publishOCSP(ctx); err != nil {
+		return err
+	}
 	stale, err := p.a.store.StaleCRLs(ctx)
 	if err != nil {
 		return err
@@ -127,9 +131,6 @@ func (p *Publisher) PublishOnce(ctx context.Context) error {
 		if err := p.a.store.ClearStaleCRL(ctx, s); err != nil {
 			return err
 		}
-	}
-	if err := p.publishOCSP(ctx); err != nil {
-		return err
 	}
 	return p.refreshCRLs(ctx)
 }

@@ -24,12 +24,26 @@ type Role interface {
 	Register(mux *http.ServeMux)
 }
 
+// RawRouter is implemented by a Role that must receive some requests with
+// their path exactly as sent. ServeMux cleans every path and answers one
+// holding "//" with a 307 redirect to the cleaned path; an OCSP GET request
+// carries base64 in its path, and base64 may hold "//" (STACK.md G6). The
+// server asks each RawRouter first; a nil handler leaves the request to the mux.
+type RawRouter interface {
+	// RawRoute returns the handler for r and its route label (for metrics
+	// and logs), or a nil handler.
+	RawRoute(r *http.Request) (route string, h http.Handler)
+}
+
 // Config says where and how to serve.
 type Config struct {
 	Listen string
 	Log    *slog.Logger
 	// Health reports whether the process can serve (e.g. the database answers).
 	Health func(context.Context) error
+	// Registry receives the server's metrics and is served at /metrics; the
+	// roles register theirs on it too. Nil: a new one.
+	Registry *prometheus.Registry
 	// ShutdownTimeout bounds the wait for in-flight requests on shutdown.
 	ShutdownTimeout time.Duration
 }
@@ -43,12 +57,15 @@ type Server struct {
 }
 
 // New builds the server with its roles. Metrics go to a registry of our own
-// (not the global one) so tests can run several servers in one process.
+// (not the global one), so tests can run several servers in one process.
 func New(cfg Config, roles ...Role) *Server {
 	if cfg.ShutdownTimeout == 0 {
 		cfg.ShutdownTimeout = 15 * time.Second
 	}
-	reg := prometheus.NewRegistry()
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nemid_http_requests_total", Help: "HTTP requests served, by route pattern and status code.",
@@ -73,18 +90,31 @@ func New(cfg Config, roles ...Role) *Server {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	var raw []RawRouter
 	for _, r := range roles {
 		r.Register(mux)
+		if rr, ok := r.(RawRouter); ok {
+			raw = append(raw, rr)
+		}
 	}
 
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-		_, route := mux.Handler(r)
-		if route == "" {
-			route = "unmatched"
+		var h http.Handler
+		var route string
+		for _, rr := range raw {
+			if route, h = rr.RawRoute(r); h != nil {
+				break
+			}
 		}
-		mux.ServeHTTP(rec, r)
+		if h == nil {
+			h = mux
+			if _, route = mux.Handler(r); route == "" {
+				route = "unmatched"
+			}
+		}
+		h.ServeHTTP(rec, r)
 		elapsed := time.Since(start)
 		requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
 		duration.WithLabelValues(route).Observe(elapsed.Seconds())

@@ -43,8 +43,10 @@ RETURNING current_partition`),
 		insertCertificate: rebind(`INSERT INTO certificates (` + certColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'good', NULL, NULL)`),
 		certificate:       rebind(`SELECT ` + certColumns + ` FROM certificates WHERE serial = ?`),
 		certificateStatus: rebind(`SELECT status FROM certificates WHERE serial = ?`),
-		// ocsp_refresh_at = 0: the revoked response is due at once.
-		revoke: rebind(`UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?, ocsp_refresh_at = 0
+		// ocsp_refresh_at = -1: the revoked response is due at once, ahead of
+		// every other due response (never-signed ones are 0), so a revocation
+		// is published first even while a million new certificates wait.
+		revoke: rebind(`UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ?, ocsp_refresh_at = -1
 WHERE serial = ? AND status = 'good'
 RETURNING ` + certColumns),
 		markStale: rebind(`INSERT INTO crl_stale (issuer, crl_partition, generation, cleared) VALUES (?, ?, 1, 0)

@@ -93,9 +93,10 @@ func testOCSPDue(t *testing.T, s store.Store) {
 	due(t, s, "issuing", t0, 10, "[a1]")
 	due(t, s, "issuing", now, 1, "[a1]")
 
-	// A new certificate ties with the revoked one; serial decides.
+	// A revocation goes ahead of new, never-signed certificates too, even
+	// those with lower serials: it must not wait behind a mass issuance.
 	insert(t, s, cert("a0", "issuing", 3))
-	due(t, s, "issuing", now, 3, "[a0 a1 a3]")
+	due(t, s, "issuing", now, 3, "[a1 a0 a3]")
 
 	// Once the revoked response is signed, it waits for its refresh time.
 	put(t, s, response("a1", store.StatusRevoked, now), now.Add(time.Hour), true)
