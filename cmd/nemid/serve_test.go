@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,14 +49,48 @@ type server struct {
 	stdout *syncBuffer
 	stderr *syncBuffer
 	done   chan struct{} // closed when the process has exited
+
+	mu   sync.Mutex
+	ldap string // ldap://ADDR of its LDAP directory, once printed
 }
 
-var servingLine = regexp.MustCompile(`^nemid is serving on (http://\S+) `)
+var (
+	servingLine = regexp.MustCompile(`^nemid is serving on (http://\S+) `)
+	ldapLine    = regexp.MustCompile(`^LDAP directory of CRLs on (ldap://\S+)`)
+)
+
+func (s *server) setLDAP(url string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ldap = url
+}
+
+// ldapURL returns the LDAP URL serve printed (it prints it right after the
+// HTTP line, so wait for it briefly).
+func (s *server) ldapURL() string {
+	s.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		url := s.ldap
+		s.mu.Unlock()
+		if url != "" {
+			return url
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.t.Fatalf("serve printed no LDAP address:\n%s", s.output())
+	return ""
+}
 
 // startServe starts `nemid serve` with args and waits until it says where
 // it serves.
 func startServe(t testing.TB, r *runner, args ...string) *server {
 	t.Helper()
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--ldap-listen") }) {
+		// Tests run in parallel: never the fixed default LDAP port.
+		args = append(args, "--ldap-listen", "127.0.0.1:0")
+	}
 	cmd := exec.Command(nemidBin, append([]string{"serve"}, args...)...)
 	cmd.Dir = r.dir
 	cmd.Env = childEnv(r.env...)
@@ -74,6 +109,9 @@ func startServe(t testing.TB, r *runner, args ...string) *server {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			fmt.Fprintln(s.stdout, sc.Text())
+			if m := ldapLine.FindStringSubmatch(sc.Text()); m != nil {
+				s.setLDAP(m[1])
+			}
 			if servingLine.MatchString(sc.Text()) {
 				select {
 				case ready <- sc.Text():
