@@ -575,7 +575,7 @@ func TestListAndRevoke(t *testing.T) {
 		if reason != "" {
 			status = "revoked (" + reason + ")"
 		}
-		line := regexp.MustCompile(`(?m)^` + s + ` +poces +` + regexp.QuoteMeta(status) + ` +1 +\d{4}-\d\d-\d\d +SERIALNUMBER=PID:`)
+		line := regexp.MustCompile(`(?m)^` + s + ` +poces +` + regexp.QuoteMeta(status) + ` +1 +\d{4}-\d\d-\d\d +CN=[^,+]+\+SERIALNUMBER=PID:`)
 		if !line.MatchString(table) {
 			t.Errorf("ca list table has no line for %s %s:\n%s", s, status, table)
 		}

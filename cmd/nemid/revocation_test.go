@@ -152,6 +152,23 @@ func TestRevocationVisibleEverywhere(t *testing.T) {
 	rs.r.ok("ca", "revoke", "--data", rs.data, "--serial", rs.serial.Text(16), "--reason", "keyCompromise")
 	took := rs.seen(t, s, time.Now())
 	t.Logf("revocation visible in OCSP, LDAP and HTTP after %v", took.Round(time.Millisecond))
+
+	// The metrics the issue asks for: CRL age per partition, OCSP responses
+	// served by status, re-sign latency.
+	metrics := string(get(t, s.base+"/metrics").body)
+	for _, want := range []string{
+		`nemid_crl_age_seconds{issuer="issuing",partition="1"}`,
+		`nemid_crl_age_seconds{issuer="issuing",partition="0"}`,
+		`nemid_crl_age_seconds{issuer="root",partition="1"}`,
+		`nemid_ocsp_responses_total{status="good"}`,
+		`nemid_ocsp_responses_total{status="revoked"}`,
+		`nemid_crl_resign_seconds_count{kind="partition"}`,
+		`nemid_revocation_publish_delay_seconds_count 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
 	s.stop()
 }
 
