@@ -430,3 +430,31 @@ func extensionIDs(exts []pkix.Extension) []string {
 	slices.Sort(ids)
 	return ids
 }
+
+// TestOCSPRefreshedBeforeHalfLife: a pre-signed response is due again before
+// half its validity has passed, not after.
+func TestOCSPRefreshedBeforeHalfLife(t *testing.T) {
+	e := newEnv(t, storetest.OpenSQLite(t), nil)
+	ctx := context.Background()
+	is := e.issueN(1)[0]
+	pub, err := e.ca.NewPublisher(ca.PublishConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.PublishOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := e.store.OCSPResponse(ctx, is.Record.Serial)
+	validity := first.NextUpdate.Sub(first.ThisUpdate)
+	if validity != ca.DefaultOCSPValidity {
+		t.Fatalf("validity %v, want %v", validity, ca.DefaultOCSPValidity)
+	}
+	e.clock.Set(first.ThisUpdate.Add(validity/2 - time.Minute))
+	if err := pub.PublishOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := e.store.OCSPResponse(ctx, is.Record.Serial)
+	if !again.ThisUpdate.After(first.ThisUpdate) {
+		t.Fatalf("response of %v not re-signed a minute before its half-life", first.ThisUpdate)
+	}
+}

@@ -71,8 +71,9 @@ func (a *Authority) signOCSP(ctx context.Context, serial *big.Int, status int, r
 }
 
 // presignOCSP signs and stores the SHA-1 CertID response of one certificate
-// (what NemID's OOAPI asks for), due again at half its validity — or never
-// again once the certificate has expired: its last word stands.
+// (what NemID's OOAPI asks for), due again at 40 % of its validity — before
+// half-life, so a relying party caching it never holds one past half its
+// life — or never again once the certificate has expired: its last word stands.
 func (a *Authority) presignOCSP(ctx context.Context, rec store.Certificate, validity time.Duration) (bool, error) {
 	serial, ok := new(big.Int).SetString(rec.Serial, 16)
 	if !ok {
@@ -82,7 +83,7 @@ func (a *Authority) presignOCSP(ctx context.Context, rec store.Certificate, vali
 	if err != nil {
 		return false, err
 	}
-	refresh := thisUpdate.Add(validity / 2)
+	refresh := thisUpdate.Add(validity * 2 / 5)
 	if rec.NotAfter.Before(thisUpdate) {
 		refresh = never
 	}

@@ -16,7 +16,8 @@ type PublishConfig struct {
 	// as NemID; at most 10 days). A CRL is re-signed at half its validity.
 	CRLValidity time.Duration
 	// OCSPValidity is nextUpdate - thisUpdate of every OCSP response (default
-	// 24 hours; at most 10 days). A response is re-signed at half its validity.
+	// 24 hours; at most 10 days). A response is re-signed at 40 % of its
+	// validity, before its half-life.
 	OCSPValidity time.Duration
 	// Interval is how often the store is polled for revocations to publish
 	// (default 500 ms: a revocation is published within about a second).
