@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"init":    {"create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
 	"ca":      {"issue, revoke, list and export certificates", runCA},
 	"serve":   {"start the servers (HTTP: health, metrics, CA certificates)", runServe},
+	"params":  {"sign and verify NemID client parameter sets (as a service provider)", runParams},
 	"version": {"print the version", runVersion},
 }
 
