@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/nemid-dk/nemid/internal/xmldsig"
+	"github.com/nemid-dk/nemid/ooapi/xmldsig"
 )
 
 func ExampleVerify() {
