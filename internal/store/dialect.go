@@ -21,6 +21,8 @@ type dialect struct {
 	rebind func(query string) string
 	// isUnique reports whether err is a unique or primary-key violation.
 	isUnique func(err error) bool
+	// isForeignKey reports whether err is a foreign-key violation.
+	isForeignKey func(err error) bool
 	// isRetryable reports whether err means "nothing was done, try again":
 	// lock contention or a serialisation failure.
 	isRetryable func(err error) bool
@@ -35,6 +37,10 @@ var sqliteDialect = &dialect{
 			return false
 		}
 		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+	isForeignKey: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 	},
 	isRetryable: func(err error) bool {
 		var e *sqlite.Error
@@ -52,6 +58,9 @@ var postgresDialect = &dialect{
 	rebind: rebindDollar,
 	isUnique: func(err error) bool {
 		return pgCode(err) == "23505" // unique_violation
+	},
+	isForeignKey: func(err error) bool {
+		return pgCode(err) == "23503" // foreign_key_violation
 	},
 	isRetryable: func(err error) bool {
 		// serialization_failure is what CockroachDB (always SERIALIZABLE)

@@ -43,3 +43,6 @@ func PublishingQueries(s Store) map[string]string {
 	q := s.(*sqlStore).q
 	return map[string]string{"OCSPDue": q.ocspDue, "Partitions": q.partitions}
 }
+
+// CPRQueryCountsQuery returns the SQL of CPRQueryCounts as the store runs it.
+func CPRQueryCountsQuery(s Store) string { return s.(*sqlStore).q.cprQueryCounts }

@@ -21,7 +21,13 @@ type queries struct {
 	nextCRLNumber, putCRL, crl, crls            string
 	staleCRLs, clearStaleCRL                    string
 	ocspDue, ocspRefresh, putOCSP, ocspResponse string
+
+	// Service providers and CPR (serviceproviders.go).
+	registerSP, spByID, spByNameKey, spByCert, sps, disableSP string
+	linkCPR, cprLink, recordCPRQuery, cprQueryCounts          string
 }
+
+const spColumns = `id, name, origins, cert_der, cert_sha256, subject, allow_cpr_match, allow_cpr_lookup, created_at, disabled_at`
 
 func newQueries(rebind func(string) string) queries {
 	return queries{
@@ -92,5 +98,28 @@ ON CONFLICT (serial) DO UPDATE SET
     next_update = excluded.next_update, der = excluded.der
 WHERE ocsp_responses.status <> excluded.status OR ocsp_responses.this_update <= excluded.this_update`),
 		ocspResponse: rebind(`SELECT serial, status, this_update, next_update, der FROM ocsp_responses WHERE serial = ?`),
+
+		// The id is left to the engine (identity or AUTOINCREMENT), so that
+		// concurrent registrations never get one SPID.
+		registerSP: rebind(`INSERT INTO service_providers
+    (name, name_key, origins, cert_der, cert_sha256, subject, allow_cpr_match, allow_cpr_lookup, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING ` + spColumns),
+		spByID:      rebind(`SELECT ` + spColumns + ` FROM service_providers WHERE id = ?`),
+		spByNameKey: rebind(`SELECT ` + spColumns + ` FROM service_providers WHERE name_key = ?`),
+		spByCert:    rebind(`SELECT ` + spColumns + ` FROM service_providers WHERE cert_sha256 = ?`),
+		sps:         `SELECT ` + spColumns + ` FROM service_providers ORDER BY id`,
+		disableSP: rebind(`UPDATE service_providers SET disabled_at = ? WHERE id = ? AND disabled_at IS NULL
+RETURNING ` + spColumns),
+
+		linkCPR: rebind(`INSERT INTO cpr_links (identity, cpr, created_at) VALUES (?, ?, ?)
+ON CONFLICT (identity) DO NOTHING`),
+		cprLink:        rebind(`SELECT identity, cpr, created_at FROM cpr_links WHERE identity = ?`),
+		recordCPRQuery: rebind(`INSERT INTO cpr_queries (sp, identity, failed, queried_at) VALUES (?, ?, ?, ?)`),
+		// "AND failed" is spelled as in the partial indexes' WHERE, which
+		// both engines need to see to use them.
+		cprQueryCounts: rebind(`SELECT
+    (SELECT COUNT(*) FROM cpr_queries WHERE sp = ? AND identity = ? AND failed AND queried_at >= ?),
+    (SELECT COUNT(*) FROM cpr_queries WHERE sp = ? AND failed AND queried_at >= ?)`),
 	}
 }

@@ -20,6 +20,10 @@ var (
 	ErrDuplicateSerial = errors.New("store: duplicate certificate serial")
 	// ErrAlreadyRevoked: the certificate is revoked already; a revocation cannot be changed.
 	ErrAlreadyRevoked = errors.New("store: certificate already revoked")
+	// ErrDuplicate: a service provider with that name or that certificate is already registered.
+	ErrDuplicate = errors.New("store: already exists")
+	// ErrConflict: the identity is already linked to a different CPR number.
+	ErrConflict = errors.New("store: conflicts with an existing record")
 )
 
 // Installation is the installation-wide configuration written once by
@@ -191,8 +195,99 @@ type Store interface {
 	// OCSPResponse returns the stored response for a serial, or ErrNotFound.
 	OCSPResponse(ctx context.Context, serial string) (OCSPResponse, error)
 
+	// Service providers (serviceproviders.go). A registration is never
+	// deleted, so an SPID, a name and a certificate always mean the one
+	// agreement they were registered with.
+
+	// RegisterServiceProvider stores a new agreement and returns it with
+	// its ID (the SPID) and CreatedAt set (CreatedAt from sp if non-zero,
+	// else now). sp.ID must be 0 and sp.Disabled false; an empty CertSHA256
+	// is computed, a given one must match CertDER. It returns ErrDuplicate,
+	// changing nothing, when the name (compared case-insensitively) or the
+	// certificate is registered already, disabled or not.
+	RegisterServiceProvider(ctx context.Context, sp ServiceProvider) (ServiceProvider, error)
+	// ServiceProvider returns the agreement with that SPID, or ErrNotFound.
+	ServiceProvider(ctx context.Context, id int64) (ServiceProvider, error)
+	// ServiceProviderByName returns the agreement with that name, compared
+	// case-insensitively (Unicode simple case folding), or ErrNotFound.
+	ServiceProviderByName(ctx context.Context, name string) (ServiceProvider, error)
+	// ServiceProviderByCertificate returns the agreement whose certificate
+	// has that SHA-256 (lower-case hex), or ErrNotFound. Disabled agreements
+	// are returned too: the caller decides what disabled means.
+	ServiceProviderByCertificate(ctx context.Context, certSHA256 string) (ServiceProvider, error)
+	// ServiceProviders returns every agreement, ordered by ID.
+	ServiceProviders(ctx context.Context) ([]ServiceProvider, error)
+	// DisableServiceProvider marks the agreement disabled at the given
+	// time and returns it. Disabling a disabled agreement changes nothing
+	// (its DisabledAt stays) and returns it. ErrNotFound for an unknown ID.
+	DisableServiceProvider(ctx context.Context, id int64, at time.Time) (ServiceProvider, error)
+
+	// LinkCPR records which CPR number an identity belongs to. The same
+	// link again is no error and changes nothing (CreatedAt stays the
+	// first); a different CPR number for a linked identity is ErrConflict.
+	LinkCPR(ctx context.Context, l CPRLink) error
+	// CPRLink returns the link of an identity, or ErrNotFound.
+	CPRLink(ctx context.Context, identity string) (CPRLink, error)
+
+	// RecordCPRQuery stores one answered match or look-up. ErrNotFound if
+	// q.SP is not a registered service provider.
+	RecordCPRQuery(ctx context.Context, q CPRQuery) error
+	// CPRQueryCounts counts the SP's failed queries at or after since: for
+	// one identity, and in all.
+	CPRQueryCounts(ctx context.Context, sp int64, identity string, since time.Time) (failedForIdentity, failedInAll int, err error)
+
 	// Close releases the database.
 	Close() error
+}
+
+// ServiceProvider is one service-provider agreement.
+type ServiceProvider struct {
+	// ID is the SPID (serviceId / ServiceProviderIdentifier in CPR calls),
+	// assigned by RegisterServiceProvider: unique, increasing, from 1, never
+	// reused (a refused registration may leave a gap on PostgreSQL).
+	ID int64
+	// Name is the friendly name: unique (case-insensitively), shown to
+	// users, sent as RequestIssuer. See ValidateServiceProviderName.
+	Name string
+	// Origins are the origins of the SP's pages, e.g.
+	// https://shop.example:8443, in the form a browser reports them; at least one.
+	Origins []string
+	// CertDER is the SP's VOCES certificate.
+	CertDER []byte
+	// CertSHA256 is the lower-case hex SHA-256 of CertDER; unique; how a
+	// TLS client certificate is recognised.
+	CertSHA256 string
+	// Subject is the VOCES subject DN (RFC 2253), for display.
+	Subject string
+	// AllowCPRMatch: may call PID/RID-CPR match.
+	AllowCPRMatch bool
+	// AllowCPRLookup: may also look a CPR number up from a PID/RID. Only
+	// together with AllowCPRMatch.
+	AllowCPRLookup bool
+	Disabled       bool
+	CreatedAt      time.Time
+	// DisabledAt is zero unless Disabled.
+	DisabledAt time.Time
+}
+
+// CPRLink records which CPR number an OCES identity belongs to (written
+// when a user is registered; until then by `nemid cpr link`).
+type CPRLink struct {
+	// Identity is the certificate subject serialNumber form:
+	// "PID:9208-2002-2-…" or "CVR:12345678-RID:…".
+	Identity string
+	// CPR is the CPR number, 10 digits without a dash.
+	CPR       string
+	CreatedAt time.Time
+}
+
+// CPRQuery is one answered match or look-up, kept to detect systematic searching.
+type CPRQuery struct {
+	SP       int64
+	Identity string
+	// Failed: the CPR number did not match, or the identity does not exist.
+	Failed bool
+	At     time.Time
 }
 
 // CRL is one signed certificate revocation list.

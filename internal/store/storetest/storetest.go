@@ -56,6 +56,17 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OCSPRevokeRace", testOCSPRevokeRace},
 		{"OCSPRevokeRaceConcurrent", testOCSPRevokeRaceConcurrent},
 		{"ContextCancelled", testContextCancelled},
+		{"RegisterServiceProvider", testRegisterServiceProvider},
+		{"RegisterServiceProviderDuplicate", testRegisterServiceProviderDuplicate},
+		{"RegisterServiceProviderInvalid", testRegisterServiceProviderInvalid},
+		{"RegisterServiceProviderConcurrent", testRegisterServiceProviderConcurrent},
+		{"DisableServiceProvider", testDisableServiceProvider},
+		{"LinkCPR", testLinkCPR},
+		{"LinkCPRInvalid", testLinkCPRInvalid},
+		{"LinkCPRConcurrent", testLinkCPRConcurrent},
+		{"CPRQueryCounts", testCPRQueryCounts},
+		{"RecordCPRQueryInvalid", testRecordCPRQueryInvalid},
+		{"ServiceProvidersContextCancelled", testServiceProvidersContextCancelled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
