@@ -200,7 +200,7 @@ func TestVerifyCodeFileProblems(t *testing.T) {
 	}
 }
 
-func TestCodeTexts(t *testing.T) {
+func TestParameterCodeTexts(t *testing.T) {
 	for _, c := range []Code{APP001, APP002, APP007, APP008, SRV001, SRV003, SRV005, SRV011} {
 		if !c.Known() || c.Description() == "" || c.Text(DA) == c.Text(EN) || c.Text(KL) != c.Text(DA) || c.Text("en") != c.Text(EN) {
 			t.Errorf("%s: texts incomplete", c)
