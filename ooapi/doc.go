@@ -1,8 +1,12 @@
 // Package ooapi is the service provider's library for NemID, the Danish
 // logon and signing system: the Go counterpart of DanID's OOAPI
 // ("OpenOcesAPI"). A service provider (a web shop, a bank, a public
-// authority) uses it to start the NemID clients with signed parameters and,
-// in later versions of this package, to validate what the clients send back.
+// authority) uses it to start the NemID clients with signed parameters and
+// to validate what the clients send back, which gives it the user's PID
+// (or RID and CVR) — or a NemID error code. The sub-packages hold the parts:
+// xmldsig the strict XMLDSig verifier of the responses, revocation the
+// OCSP and CRL checks, cpr the clients of NemID's PID-CPR and RID-CPR
+// services.
 //
 // The package imports only the standard library, golang.org/x and
 // github.com/nemid-dk/nemid/oces, so a service provider can vendor it
@@ -22,10 +26,13 @@
 //     with {"command":"parameters","content":<the element's text>} (a
 //     string, not an object), posted to the client's origin only.
 //  4. The user logs on or signs; the client posts changeResponseAndSubmit
-//     with base64 of either the signed XML response or an error Code. The
-//     response carries the challenge, which the server compares with
-//     Challenge.Equal, once (response validation is not in this package
-//     yet).
+//     with base64 of either the signed XML response or an error Code; the
+//     page forwards it to the server.
+//  5. The server validates it with a Validator (Logon or Sign), which takes
+//     the session's challenge out of the ChallengeStore, and gets a Result:
+//     the identity (PID for a person; RID and CVR for an employee), the
+//     certificate's status, the remember-user-id token. A ClientError
+//     carries the code to explain to the user (Code.Text).
 //
 // # Building parameters
 //
@@ -83,6 +90,35 @@
 // VOCES is registered for a service provider, chains to an OCES root and is
 // unrevoked is for the NemID server to decide; VerifyParameters does not
 // claim to know. `nemid params verify` prints the same problems.
+//
+// # Validating responses
+//
+// A Validator is configured once (Config) with a Trust environment —
+// PreproductionTrust and ProductionTrust ship the real OCES II roots,
+// ParseTrust takes your own CA's (`nemid ca export`) — a revocation
+// Checker (revocation.OCSP by default in OOAPI's last versions; full CRL
+// over HTTP and partitioned CRL over LDAP too), the ChallengeStore and the
+// service provider's friendly name(s). Validator.Logon and Validator.Sign
+// then check, and refuse with a *ValidationError naming the Reason:
+//
+//   - the response's form: base64 of XML or of an error code (ClientError);
+//   - the strict XMLDSig profile of package xmldsig: one Signature, one
+//     Reference to the one signed Object, RSA-SHA256 over inclusive C14N,
+//     no transforms, no DTDs, properties read only from the signed bytes;
+//   - the action (logon or sign), the one-time challenge (constant-time),
+//     the RequestIssuer against the friendly names;
+//   - for Sign, that the signed text is the agreement and was visible;
+//   - the chain from the signer through the issuing CA to a root of the
+//     Trust, every KeyInfo certificate part of it, CAs valid and allowed to
+//     sign certificates;
+//   - an OCES end-entity subject, exactly one policy, under the
+//     environment's prefix for the certificate's type; key usage
+//     digitalSignature;
+//   - validity at the clock's time, and revocation of the signer and its
+//     issuing CA. A status that cannot be established refuses the response.
+//
+// An expired, not-yet-valid or revoked certificate gives the Result (with
+// its Status) and an error: an integration that only checks err is safe.
 //
 // # Error codes
 //
