@@ -49,21 +49,9 @@ func runCA(ctx context.Context, args []string, out io.Writer) error {
 
 // openAuthority opens the store, the key back-end and the CA. close releases all three.
 func (c *common) openAuthority(ctx context.Context) (a *ca.Authority, closeAll func(), err error) {
-	// Opening SQLite creates the data directory and an empty database: a
-	// command that only uses a CA must not leave them behind (for example
-	// after a typo in --data).
-	if c.database == "" {
-		if _, err := os.Stat(filepath.Join(c.data, store.DefaultFile)); errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%w (data directory %s)", ca.ErrNotInitialised, c.data)
-		}
-	}
-	st, err := c.openStore(ctx)
+	st, err := c.openExistingStore(ctx)
 	if err != nil {
 		return nil, nil, err
-	}
-	if _, err := st.Installation(ctx); errors.Is(err, store.ErrNotFound) {
-		st.Close()
-		return nil, nil, fmt.Errorf("%w (data directory %s)", ca.ErrNotInitialised, c.data)
 	}
 	kb, err := c.keyBackend(false)
 	if err != nil {
@@ -77,6 +65,27 @@ func (c *common) openAuthority(ctx context.Context) (a *ca.Authority, closeAll f
 		return nil, nil, err
 	}
 	return a, func() { kb.Close(); st.Close() }, nil
+}
+
+// openExistingStore opens the store of an initialised installation.
+// Opening SQLite creates the data directory and an empty database: a
+// command that only reads must not leave them behind (for example after a
+// typo in --data).
+func (c *common) openExistingStore(ctx context.Context) (store.Store, error) {
+	if c.database == "" {
+		if _, err := os.Stat(filepath.Join(c.data, store.DefaultFile)); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%w (data directory %s)", ca.ErrNotInitialised, c.data)
+		}
+	}
+	st, err := c.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Installation(ctx); errors.Is(err, store.ErrNotFound) {
+		st.Close()
+		return nil, fmt.Errorf("%w (data directory %s)", ca.ErrNotInitialised, c.data)
+	}
+	return st, nil
 }
 
 func runIssue(ctx context.Context, args []string, out io.Writer) error {

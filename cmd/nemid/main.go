@@ -22,11 +22,14 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"init":    {"create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
-	"ca":      {"issue, revoke, list and export certificates", runCA},
-	"serve":   {"start the servers (HTTP: health, metrics, CA certificates)", runServe},
-	"params":  {"sign and verify NemID client parameter sets (as a service provider)", runParams},
-	"version": {"print the version", runVersion},
+	"init":     {"create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
+	"ca":       {"issue, revoke, list and export certificates", runCA},
+	"serve":    {"start the servers (HTTP: health, metrics, CA certificates)", runServe},
+	"params":   {"sign and verify NemID client parameter sets (as a service provider)", runParams},
+	"response": {"validate a NemID client response (as a service provider): signature, chain, revocation, identity", runResponse},
+	"sp":       {"register, list, show and disable service providers", runSP},
+	"cpr":      {"link PIDs and RIDs to CPR numbers (the operator's test tool)", runCPR},
+	"version":  {"print the version", runVersion},
 }
 
 func main() {
