@@ -2,6 +2,7 @@ package ooapi
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"crypto/x509"
 	"time"
 )
@@ -38,7 +39,7 @@ func buildChain(t *Trust, leaf *x509.Certificate, keyInfo []*x509.Certificate, a
 		if len(chain) > maxChain {
 			return nil, refuse(UntrustedChain, "chain longer than %d certificates", maxChain)
 		}
-		parent, err := findIssuer(cur, candidates)
+		parent, err := t.findIssuer(cur, candidates)
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +67,7 @@ func buildChain(t *Trust, leaf *x509.Certificate, keyInfo []*x509.Certificate, a
 // issuer DN byte for byte and its key verifies c's signature (which
 // crypto/x509 refuses for a parent that is not a CA allowed to sign
 // certificates).
-func findIssuer(c *x509.Certificate, candidates []*x509.Certificate) (*x509.Certificate, error) {
+func (t *Trust) findIssuer(c *x509.Certificate, candidates []*x509.Certificate) (*x509.Certificate, error) {
 	var named bool
 	var lastErr error
 	for _, p := range candidates {
@@ -74,7 +75,7 @@ func findIssuer(c *x509.Certificate, candidates []*x509.Certificate) (*x509.Cert
 			continue
 		}
 		named = true
-		if err := c.CheckSignatureFrom(p); err != nil {
+		if err := t.checkLink(c, p); err != nil {
 			lastErr = err
 			continue
 		}
@@ -84,6 +85,26 @@ func findIssuer(c *x509.Certificate, candidates []*x509.Certificate) (*x509.Cert
 		return nil, refuse(UntrustedChain, "issuer %q of %q is neither in KeyInfo nor in the trust environment", c.Issuer.String(), c.Subject.String())
 	}
 	return nil, &ValidationError{Reason: UntrustedChain, Detail: "no certificate named " + quoteDN(c.Issuer.String()) + " signed " + quoteDN(c.Subject.String()), Err: lastErr}
+}
+
+// checkLink checks that parent signed c. A link between two CA
+// certificates is the same in every response (issuing CA under root), so
+// once verified it is remembered, keyed by both certificates' SHA-256: an
+// RSA-4096 verification saved per response. Only successful CA-to-CA links
+// are kept, so the cache holds at most the environment's genuine CAs.
+func (t *Trust) checkLink(c, parent *x509.Certificate) error {
+	if !c.IsCA {
+		return c.CheckSignatureFrom(parent)
+	}
+	key := [2][32]byte{sha256.Sum256(c.Raw), sha256.Sum256(parent.Raw)}
+	if _, ok := t.verifiedCALinks.Load(key); ok {
+		return nil
+	}
+	if err := c.CheckSignatureFrom(parent); err != nil {
+		return err
+	}
+	t.verifiedCALinks.Store(key, struct{}{})
+	return nil
 }
 
 // checkCA checks a CA certificate that has below itself the given number of

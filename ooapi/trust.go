@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"sync"
 
 	"github.com/nemid-dk/nemid/oces"
 )
@@ -26,6 +27,9 @@ type Trust struct {
 	policies      oces.Environment
 	roots         []*x509.Certificate
 	intermediates []*x509.Certificate
+	// verifiedCALinks remembers CA-to-CA signatures already checked (see
+	// checkLink).
+	verifiedCALinks sync.Map
 }
 
 //go:embed roots/*.pem
