@@ -24,7 +24,7 @@ type command struct {
 var commands = map[string]command{
 	"init":     {"create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
 	"ca":       {"issue, revoke, list and export certificates", runCA},
-	"serve":    {"start the servers (HTTP: health, metrics, CA certificates)", runServe},
+	"serve":    {"start the servers: HTTP (health, metrics, CA certificates, CRLs, OCSP), LDAP, PID/RID-CPR over HTTPS", runServe},
 	"params":   {"sign and verify NemID client parameter sets (as a service provider)", runParams},
 	"response": {"validate a NemID client response (as a service provider): signature, chain, revocation, identity", runResponse},
 	"sp":       {"register, list, show and disable service providers", runSP},

@@ -2,16 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 
 	"github.com/nemid-dk/nemid/internal/ca"
 	"github.com/nemid-dk/nemid/internal/clock"
+	"github.com/nemid-dk/nemid/internal/cpr"
 	"github.com/nemid-dk/nemid/internal/revocation"
 	"github.com/nemid-dk/nemid/internal/server"
 	"github.com/nemid-dk/nemid/internal/store"
@@ -30,6 +34,15 @@ gracefully on SIGTERM or Ctrl-C:
                         (/crl/issuing/<n>.crl); the OCSP responder (/ocsp,
                         POST and GET)
   LDAP (--ldap-listen)  the CA entries and partition CRLs, read-only, anonymous
+  HTTPS (--tls-listen)  the PID-CPR and RID-CPR services for service
+                        providers (/pid_serviceprovider_server/pidxml/,
+                        /pid_serviceprovider_server/pidws/,
+                        /rid_serviceprovider_oio_server/v1.0.0/), with
+                        mutual TLS: callers present their VOCES certificate.
+                        The server certificate is issued by the issuing CA
+                        at every start (30 days, renewed after 20), for the
+                        listen host and the --public-url host; service
+                        providers trust it through the installation's root.
 
 It also publishes: within about a second of a revocation (by any process
 sharing the database) the OCSP answer, the partition CRL and the full CRL
@@ -45,6 +58,7 @@ On an empty data directory it first initialises a preprod CA (as
 	logFormat := fs.String("log-format", "", "text or json (default: json in production, text in preprod)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	ldapListen := fs.String("ldap-listen", "127.0.0.1:3389", `LDAP listen address ("off": no LDAP server)`)
+	tlsListen := fs.String("tls-listen", "127.0.0.1:8443", `HTTPS listen address of the PID/RID-CPR services ("off": not served)`)
 	crlValidity := fs.Duration("crl-validity", ca.DefaultCRLValidity, "nextUpdate - thisUpdate of every CRL (at most 240h)")
 	ocspValidity := fs.Duration("ocsp-validity", ca.DefaultOCSPValidity, "nextUpdate - thisUpdate of every OCSP response (at most 240h)")
 	if err := parse(fs, args); err != nil {
@@ -128,6 +142,18 @@ On an empty data directory it first initialises a preprod CA (as
 	if err != nil {
 		return err
 	}
+	// The CPR services listen after the HTTP server has its port, so that
+	// a taken --listen is reported before a TLS certificate is issued.
+	var cprServer *cpr.TLSServer
+	var tlsAddr net.Addr
+	if *tlsListen != "off" {
+		if cprServer, err = newCPRServer(*tlsListen, a, st, clk, log, metrics); err != nil {
+			return err
+		}
+		if tlsAddr, err = cprServer.Listen(ctx); err != nil {
+			return err
+		}
+	}
 	var ldapServer *revocation.LDAPServer
 	if *ldapListen != "off" {
 		ldapServer, err = revocation.NewLDAPServer(revocation.LDAPConfig{
@@ -153,11 +179,16 @@ On an empty data directory it first initialises a preprod CA (as
 	if ldapServer != nil {
 		fmt.Fprintf(out, "LDAP directory of CRLs on ldap://%s\n", ldapServer.Addr())
 	}
+	if cprServer != nil {
+		log.Info("PID/RID-CPR services serving", "https", "https://"+tlsAddr.String(),
+			"certificate_not_after", cprServer.Certificate().Leaf.NotAfter)
+		fmt.Fprintf(out, "PID/RID-CPR services on https://%s (mutual TLS with a registered VOCES)\n", tlsAddr)
+	}
 
 	// Run the roles together; the first to fail stops the others.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	running := 0
 	start := func(f func(context.Context) error) {
 		running++
@@ -168,6 +199,9 @@ On an empty data directory it first initialises a preprod CA (as
 	if ldapServer != nil {
 		start(ldapServer.Serve)
 	}
+	if cprServer != nil {
+		start(cprServer.Serve)
+	}
 	var first error
 	for ; running > 0; running-- {
 		if err := <-errc; err != nil && first == nil {
@@ -177,6 +211,34 @@ On an empty data directory it first initialises a preprod CA (as
 		cancel() // one role ending (cleanly only on shutdown) ends them all
 	}
 	return first
+}
+
+// newCPRServer builds the PID/RID-CPR services and their TLS listener. The
+// server certificate names the listen host and the public URL's host.
+func newCPRServer(listen string, a *ca.Authority, st store.Store, clk clock.Clock, log *slog.Logger, metrics prometheus.Registerer) (*cpr.TLSServer, error) {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-listen %q: %w", listen, err)
+	}
+	hosts := []string{host}
+	if u, err := url.Parse(a.Config().PublicURL); err == nil && u.Hostname() != "" {
+		hosts = append(hosts, u.Hostname())
+	}
+	svc, err := cpr.New(cpr.Config{Store: st, Root: a.Root(), Issuing: a.Issuing(), Clock: clk, Log: log, Metrics: metrics})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	svc.Register(mux)
+	return cpr.NewTLSServer(cpr.TLSServerConfig{
+		Listen:  listen,
+		Handler: mux,
+		Clock:   clk,
+		Log:     log,
+		Certificate: func(ctx context.Context) (*tls.Certificate, error) {
+			return a.IssueTLSServer(ctx, hosts, 0)
+		},
+	})
 }
 
 // publicURLFromListen is the default public URL of a first start: the listen

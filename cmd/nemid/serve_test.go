@@ -91,6 +91,10 @@ func startServe(t testing.TB, r *runner, args ...string) *server {
 		// Tests run in parallel: never the fixed default LDAP port.
 		args = append(args, "--ldap-listen", "127.0.0.1:0")
 	}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--tls-listen") }) {
+		// Nor the fixed default HTTPS port of the CPR services.
+		args = append(args, "--tls-listen", "127.0.0.1:0")
+	}
 	cmd := exec.Command(nemidBin, append([]string{"serve"}, args...)...)
 	cmd.Dir = r.dir
 	cmd.Env = childEnv(r.env...)
@@ -322,8 +326,10 @@ func TestServeFirstStart(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(data, "master.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("master.key: %v %v", fi, err)
 	}
-	if rows := r.list("--data", data); len(rows) != 2 {
-		t.Errorf("ca list: %d rows, want the issuing CA and the OCSP responder: %+v", len(rows), rows)
+	// The issuing CA, the OCSP responder and the TLS server certificate
+	// of the CPR services, issued (and recorded) at the start.
+	if rows := r.list("--data", data); len(rows) != 3 || !slices.ContainsFunc(rows, func(l listed) bool { return l.Profile == "tls-server" }) {
+		t.Errorf("ca list: %d rows, want the issuing CA, the OCSP responder and the CPR services' TLS certificate: %+v", len(rows), rows)
 	}
 	caDir := exportCA(t, r, data)
 	subject := openssl(t, "x509", "-in", filepath.Join(caDir, "issuing.pem"), "-noout", "-subject", "-nameopt", "RFC2253")
