@@ -120,6 +120,16 @@
 // An expired, not-yet-valid or revoked certificate gives the Result (with
 // its Status) and an error: an integration that only checks err is safe.
 //
+// # From PID to CPR
+//
+// The certificate names a person by PID, not CPR number (an employee by RID
+// and CVR). A service provider with the right in its agreement asks NemID's
+// PID-CPR service whether a PID belongs to the CPR number the user typed
+// (cpr.PIDClient.Match), or, with the further right, which CPR number it is
+// (LookupCPR); RID-CPR does the same for employees (cpr.RIDClient). Both
+// authenticate with the service provider's VOCES in mutual TLS; see package
+// cpr.
+//
 // # Error codes
 //
 // Code is NemID's error code, shared with the NemID server side. Text gives
