@@ -4,12 +4,19 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // maxChain is the longest chain accepted: leaf, issuing CA, root — with one
 // spare level. OCES II has exactly three.
 const maxChain = 4
+
+// maxKeyInfo bounds the certificates a response may carry, checked before
+// any signature work: real responses carry three, and every candidate
+// issuer costs an RSA verification.
+const maxKeyInfo = 6
 
 // buildChain builds and verifies the chain from the signer leaf to a root of
 // the trust environment (spec §6.4), at time at. Candidates for each issuer
@@ -21,6 +28,9 @@ const maxChain = 4
 // chain, so that nothing unverified rides along in a response. The leaf's
 // own validity is not checked here: it becomes the result's Status.
 func buildChain(t *Trust, leaf *x509.Certificate, keyInfo []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
+	if len(keyInfo) > maxKeyInfo {
+		return nil, refuse(UntrustedChain, "%d certificates in KeyInfo, at most %d are accepted", len(keyInfo), maxKeyInfo)
+	}
 	candidates := make([]*x509.Certificate, 0, len(keyInfo)+len(t.intermediates)+len(t.roots))
 	// Trusted roots first: where KeyInfo carries a copy of the root, the
 	// trusted one is the one used.
@@ -35,11 +45,9 @@ func buildChain(t *Trust, leaf *x509.Certificate, keyInfo []*x509.Certificate, a
 		return nil, refuse(UntrustedChain, "the signer certificate has an unknown critical extension %v", leaf.UnhandledCriticalExtensions[0])
 	}
 	chain := []*x509.Certificate{leaf}
+	var caLinks [][2][32]byte // CA-to-CA links verified on the way, remembered only if the chain is trusted
 	for cur := leaf; ; {
-		if len(chain) > maxChain {
-			return nil, refuse(UntrustedChain, "chain longer than %d certificates", maxChain)
-		}
-		parent, err := t.findIssuer(cur, candidates)
+		parent, link, err := t.findIssuer(cur, candidates)
 		if err != nil {
 			return nil, err
 		}
@@ -47,18 +55,27 @@ func buildChain(t *Trust, leaf *x509.Certificate, keyInfo []*x509.Certificate, a
 			return nil, err
 		}
 		chain = append(chain, parent)
+		if len(chain) > maxChain {
+			return nil, refuse(UntrustedChain, "chain longer than %d certificates", maxChain)
+		}
+		if link != nil {
+			caLinks = append(caLinks, *link)
+		}
 		if t.isRoot(parent) {
 			break
 		}
 		if selfSigned(parent) {
-			return nil, refuse(UntrustedChain, "the chain ends at %q, which is not a root of %s", parent.Subject.String(), t.name)
+			return nil, refuse(UntrustedChain, "the chain ends at %s, which is not a root of %s", quoteDN(parent.Subject.String()), t.name)
 		}
 		cur = parent
 	}
 	for _, c := range keyInfo {
 		if !containsCert(chain, c) {
-			return nil, refuse(UntrustedChain, "KeyInfo certificate %q is not part of the signer's chain", c.Subject.String())
+			return nil, refuse(UntrustedChain, "KeyInfo certificate %s is not part of the signer's chain", quoteDN(c.Subject.String()))
 		}
+	}
+	for _, l := range caLinks {
+		t.verifiedCALinks.Store(l, struct{}{})
 	}
 	return chain, nil
 }
@@ -66,8 +83,9 @@ func buildChain(t *Trust, leaf *x509.Certificate, keyInfo []*x509.Certificate, a
 // findIssuer returns the candidate that issued c: its subject equals c's
 // issuer DN byte for byte and its key verifies c's signature (which
 // crypto/x509 refuses for a parent that is not a CA allowed to sign
-// certificates).
-func (t *Trust) findIssuer(c *x509.Certificate, candidates []*x509.Certificate) (*x509.Certificate, error) {
+// certificates). For a CA-to-CA link not verified before, it also returns
+// the link's key, for the caller to remember once the chain is trusted.
+func (t *Trust) findIssuer(c *x509.Certificate, candidates []*x509.Certificate) (*x509.Certificate, *[2][32]byte, error) {
 	var named bool
 	var lastErr error
 	for _, p := range candidates {
@@ -75,36 +93,37 @@ func (t *Trust) findIssuer(c *x509.Certificate, candidates []*x509.Certificate) 
 			continue
 		}
 		named = true
-		if err := t.checkLink(c, p); err != nil {
+		link, err := t.checkLink(c, p)
+		if err != nil {
 			lastErr = err
 			continue
 		}
-		return p, nil
+		return p, link, nil
 	}
 	if !named {
-		return nil, refuse(UntrustedChain, "issuer %q of %q is neither in KeyInfo nor in the trust environment", c.Issuer.String(), c.Subject.String())
+		return nil, nil, refuse(UntrustedChain, "issuer %s of %s is neither in KeyInfo nor in the trust environment", quoteDN(c.Issuer.String()), quoteDN(c.Subject.String()))
 	}
-	return nil, &ValidationError{Reason: UntrustedChain, Detail: "no certificate named " + quoteDN(c.Issuer.String()) + " signed " + quoteDN(c.Subject.String()), Err: lastErr}
+	return nil, nil, &ValidationError{Reason: UntrustedChain, Detail: "no certificate named " + quoteDN(c.Issuer.String()) + " signed " + quoteDN(c.Subject.String()), Err: lastErr}
 }
 
 // checkLink checks that parent signed c. A link between two CA
 // certificates is the same in every response (issuing CA under root), so
-// once verified it is remembered, keyed by both certificates' SHA-256: an
-// RSA-4096 verification saved per response. Only successful CA-to-CA links
-// are kept, so the cache holds at most the environment's genuine CAs.
-func (t *Trust) checkLink(c, parent *x509.Certificate) error {
+// once verified within a chain that reached a trusted root it is
+// remembered, keyed by both certificates' SHA-256: an RSA-4096
+// verification saved per response. Links of refused chains are never
+// kept, so the cache holds only the environment's genuine CAs.
+func (t *Trust) checkLink(c, parent *x509.Certificate) (*[2][32]byte, error) {
 	if !c.IsCA {
-		return c.CheckSignatureFrom(parent)
+		return nil, c.CheckSignatureFrom(parent)
 	}
 	key := [2][32]byte{sha256.Sum256(c.Raw), sha256.Sum256(parent.Raw)}
 	if _, ok := t.verifiedCALinks.Load(key); ok {
-		return nil
+		return nil, nil
 	}
 	if err := c.CheckSignatureFrom(parent); err != nil {
-		return err
+		return nil, err
 	}
-	t.verifiedCALinks.Store(key, struct{}{})
-	return nil
+	return &key, nil
 }
 
 // checkCA checks a CA certificate that has below itself the given number of
@@ -137,12 +156,25 @@ func containsCert(list []*x509.Certificate, c *x509.Certificate) bool {
 	return false
 }
 
-// quoteDN quotes a distinguished name for an error message, shortened: DNs
-// come from the response, which an attacker writes.
-func quoteDN(s string) string {
-	const max = 120
-	if len(s) > max {
-		s = s[:max] + "…"
+// quoteDN quotes a distinguished name for an error message: shortened at a
+// character boundary and with every control or non-ASCII character
+// escaped, since DNs come from the response, which an attacker writes, and
+// error messages end up in logs.
+func quoteDN(s string) string { return quoteShort(s, 120) }
+
+// quoteShort quotes s, cut to at most max bytes at a character boundary,
+// escaped as a Go string literal in ASCII.
+func quoteShort(s string, max int) string {
+	cut := len(s) > max
+	if cut {
+		s = s[:max]
+		for len(s) > 0 && !utf8.ValidString(s) {
+			s = s[:len(s)-1]
+		}
 	}
-	return `"` + s + `"`
+	q := strconv.QuoteToASCII(s)
+	if cut {
+		q += "…"
+	}
+	return q
 }

@@ -233,7 +233,7 @@ func (v *Validator) validate(ctx context.Context, session, response string, want
 		return nil, err
 	}
 	if res.Status != Valid {
-		return res, refuse(CertificateNotValid, "the certificate of %s is %s", res.Identity.SerialNumber, res.Status)
+		return res, refuse(CertificateNotValid, "the certificate of %s is %s", quoteShort(res.Identity.SerialNumber, 80), res.Status)
 	}
 	return res, nil
 }
@@ -252,7 +252,7 @@ func (v *Validator) checkProperties(s *xmldsig.Signed, want Action, challenge Ch
 		res.Action = ActionSign
 	default:
 		// OOAPI takes anything but "logon" for a signature; we name both.
-		return refuse(WrongAction, "action %q is neither logon nor sign", truncate(action.Value))
+		return refuse(WrongAction, "action %s is neither logon nor sign", quoteShort(action.Value, 80))
 	}
 	if res.Action != want {
 		return refuse(WrongAction, "a %s response where a %s response was expected", res.Action, want)
@@ -280,7 +280,7 @@ func (v *Validator) checkProperties(s *xmldsig.Signed, want Action, challenge Ch
 	} else {
 		res.RequestIssuer = issuer.Value
 		if !v.cfg.InsecureSkipRequestIssuer && !v.knownIssuer(issuer.Value) {
-			return refuse(RequestIssuerMismatch, "signed for %q", truncate(issuer.Value))
+			return refuse(RequestIssuerMismatch, "signed for %s", quoteShort(issuer.Value, 80))
 		}
 	}
 	if p, ok := propertyFold(s, "rememberUseridToken"); ok {
@@ -350,14 +350,16 @@ func (v *Validator) checkCertificate(ctx context.Context, s *xmldsig.Signed, at 
 	// OOAPI: exactly one policy, under the environment's prefix for the
 	// type (it skipped POCES in preproduction for old certificates; every
 	// real response we know passes the check, so we make it everywhere).
-	if len(leaf.PolicyIdentifiers) != 1 {
-		return refuse(NotOCES, "%d certificate policies, want exactly 1", len(leaf.PolicyIdentifiers))
+	// Policies, not PolicyIdentifiers: the latter leaves out OIDs with arcs
+	// too large for an int, which would hide a second policy.
+	if len(leaf.Policies) != 1 || len(leaf.PolicyIdentifiers) != 1 {
+		return refuse(NotOCES, "%d certificate policies, want exactly 1", len(leaf.Policies))
 	}
 	if _, err := v.cfg.Trust.policies.MatchPolicy(leaf, id.Type); err != nil {
 		return &ValidationError{Reason: NotOCES, Detail: "policy not of " + v.cfg.Trust.name, Err: err}
 	}
 	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
-		return refuse(KeyUsage, "the certificate of %s lacks digitalSignature", id.SerialNumber)
+		return refuse(KeyUsage, "the certificate of %s lacks digitalSignature", quoteShort(id.SerialNumber, 80))
 	}
 	switch {
 	case at.Before(leaf.NotBefore):
@@ -399,13 +401,4 @@ func propertyFold(s *xmldsig.Signed, name string) (xmldsig.Property, bool) {
 		}
 	}
 	return xmldsig.Property{}, false
-}
-
-// truncate shortens attacker-supplied text for an error message.
-func truncate(s string) string {
-	const max = 80
-	if len(s) > max {
-		return s[:max] + "…"
-	}
-	return s
 }

@@ -59,7 +59,10 @@ so does a certificate that is expired, not yet valid or revoked.
 
 --trust ours uses this installation's CA (--data/--database); preprod and
 production the real OCES II roots shipped with ooapi. Without --challenge
-or --logonto that check is skipped, and the output says so.`)
+or --logonto that check is skipped, and so is revocation with
+--revocation none; the output lists what was not checked ("notChecked").
+--sign-text checks a signature of a plain text (SIGNTEXT_FORMAT TEXT); for
+HTML, XML and PDF documents use ooapi's Validator.Sign.`)
 	var c common
 	c.register(fs)
 	trust := fs.String("trust", "ours", "trust environment: ours, preprod or production")
@@ -138,6 +141,9 @@ or --logonto that check is skipped, and the output says so.`)
 		res, err = v.Sign(ctx, session, string(data), *agreement)
 	} else {
 		res, err = v.Logon(ctx, session, string(data))
+	}
+	if *method == "none" {
+		skipped = append(skipped, "revocation")
 	}
 	report := responseReport{Trust: tr.Name(), NotChecked: skipped}
 	if res != nil {

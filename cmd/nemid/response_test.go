@@ -63,7 +63,7 @@ func TestResponseVerifyRealResponses(t *testing.T) {
 			rep.Result.RequestIssuer != c.issuer || rep.Result.Revocation.Method != "none" {
 			t.Fatalf("%s: %+v", c.file, rep.Result)
 		}
-		if strings.Join(rep.NotChecked, ",") != "challenge" {
+		if strings.Join(rep.NotChecked, ",") != "challenge,revocation" {
 			t.Fatalf("%s: the report must say the challenge was not checked: %v", c.file, rep.NotChecked)
 		}
 	}
