@@ -6,6 +6,7 @@ require (
 	github.com/ThalesGroup/crypto11 v1.6.2
 	github.com/beevik/etree v1.8.1
 	github.com/go-ldap/ldap/v3 v3.4.15
+	github.com/go-pdf/fpdf v0.9.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3

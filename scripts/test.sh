@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n=== %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------
-need=(gcc libc6-dev openssl softhsm2 opensc xmlsec1 ldap-utils sqlite3 postgresql)
+need=(gcc libc6-dev openssl softhsm2 opensc xmlsec1 ldap-utils sqlite3 postgresql poppler-utils)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

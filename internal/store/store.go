@@ -236,6 +236,14 @@ type Store interface {
 	// one identity, and in all.
 	CPRQueryCounts(ctx context.Context, sp int64, identity string, since time.Time) (failedForIdentity, failedInAll int, err error)
 
+	VaultStore // the key vault's wrapped user keys (vault.go)
+
+	AuthStore // users, credentials, key cards and logon flows (auth.go)
+
+	AuditStore // the tamper-evident audit log (audit.go)
+
+	OutboxStore // the simulated post and SMS outbox (outbox.go)
+
 	// Close releases the database.
 	Close() error
 }

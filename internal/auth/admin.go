@@ -1,0 +1,320 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nemid-dk/nemid/internal/store"
+	"github.com/nemid-dk/nemid/oces"
+)
+
+// Bounds of a registration's text fields, in characters.
+const (
+	MaxNameLength    = 200
+	MaxAddressLines  = 6
+	MaxAddressLength = 100
+)
+
+// Registration is what a new user is registered with.
+type Registration struct {
+	Name string
+	// CPR is DDMMYYXXXX or DDMMYY-XXXX.
+	CPR string
+	// Alias is optional.
+	Alias string
+	// Address is the postal address for letters, one line each.
+	Address []string
+}
+
+// Registered is a new user and their first secrets, in clear, returned
+// once for printing; their letters are queued as well.
+type Registered struct {
+	User              User
+	TemporaryPassword string
+	ValidUntil        time.Time
+	Card              *KeyCard
+}
+
+func checkText(what, s string, max int) error {
+	switch {
+	case strings.TrimSpace(s) == "":
+		return fmt.Errorf("auth: %s is empty", what)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("auth: %s is not valid UTF-8", what)
+	case utf8.RuneCountInString(s) > max:
+		return fmt.Errorf("auth: %s is longer than %d characters", what, max)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("auth: %s contains the unprintable character %U", what, r)
+		}
+	}
+	return nil
+}
+
+func (r *Registration) check() error {
+	if err := checkText("the name", r.Name, MaxNameLength); err != nil {
+		return err
+	}
+	if err := oces.ValidateCPR(r.CPR); err != nil {
+		// The error of oces never shows the number.
+		return fmt.Errorf("auth: %w", err)
+	}
+	if len(r.CPR) == 11 {
+		r.CPR = r.CPR[:6] + r.CPR[7:]
+	}
+	if r.Alias != "" {
+		if err := CheckAlias(r.Alias); err != nil {
+			return err
+		}
+	}
+	if len(r.Address) == 0 || len(r.Address) > MaxAddressLines {
+		return fmt.Errorf("auth: the address must have 1 to %d lines", MaxAddressLines)
+	}
+	for i, line := range r.Address {
+		if err := checkText(fmt.Sprintf("address line %d", i+1), line, MaxAddressLength); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newTemporaryPassword returns 6 random digits and their MAC for the user.
+func (s *Service) newTemporaryPassword(nemid string) (string, []byte, error) {
+	pw, err := randomDigits(6)
+	if err != nil {
+		return "", nil, err
+	}
+	return pw, tempMAC(s.macKey, nemid, pw), nil
+}
+
+// Register creates a user: a random NemID number, a temporary password
+// and a first key card, stored with the creation event in one transaction,
+// and queues the two letters. If a letter cannot be queued, both secrets
+// are withdrawn (the user exists; reset the password and issue a card).
+// A CPR number already registered is ErrCPRRegistered, a taken alias
+// ErrAliasTaken.
+func (s *Service) Register(ctx context.Context, actor Actor, r Registration) (*Registered, error) {
+	if !actor.valid() {
+		return nil, fmt.Errorf("auth: register: actor %q: want system, user:… or operator:…", actor)
+	}
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	var (
+		u    store.User
+		pw   string
+		card *KeyCard
+	)
+	err := s.withFreshNumbers(ctx, func() error {
+		nemid, err := newNemIDNumber()
+		if err != nil {
+			return err
+		}
+		var mac []byte
+		if pw, mac, err = s.newTemporaryPassword(nemid); err != nil {
+			return err
+		}
+		if card, err = NewKeyCard(); err != nil {
+			return err
+		}
+		u = store.User{NemID: nemid, CPR: r.CPR, Alias: r.Alias, Name: r.Name, Address: r.Address,
+			State: StateAwaitingActivation, TempMAC: mac, TempExpiresAt: now.Add(s.limits.TemporaryPassword), CreatedAt: now}
+		u.ID, err = s.st.CreateUser(ctx, store.NewUser{
+			User:  u,
+			Event: store.UserEvent{At: now, To: StateAwaitingActivation, Actor: string(actor), Reason: "registered"},
+			Card:  store.KeyCard{Number: card.Number, Status: store.CardCurrent, IssuedAt: now, Reason: "first card"},
+			Keys:  s.keyRecords(card),
+		})
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrCPRTaken):
+		return nil, ErrCPRRegistered
+	case errors.Is(err, store.ErrAliasTaken):
+		return nil, ErrAliasTaken
+	case err != nil:
+		return nil, err
+	}
+	s.recordResult(ctx, actor, ActionRegistration, u, nil, "")
+	out := &Registered{User: userFromStore(u), TemporaryPassword: pw, ValidUntil: u.TempExpiresAt,
+		Card: &KeyCard{Number: card.Number, Keys: append([]Key(nil), card.Keys...)}}
+	if err := s.deliverTemporaryPassword(ctx, u, pw, actor); err != nil {
+		_ = s.revokeCard(ctx, u.ID, card.Number, "the letters of the registration could not be queued")
+		return nil, err
+	}
+	if err := s.deliverKeyCard(ctx, u, card, actor); err != nil {
+		_ = s.withdrawTemporaryPassword(ctx, u.ID, u.TempMAC)
+		return nil, err
+	}
+	return out, nil
+}
+
+// deliverTemporaryPassword queues the letter with a temporary password;
+// if it cannot, the password is withdrawn.
+func (s *Service) deliverTemporaryPassword(ctx context.Context, u store.User, pw string, actor Actor) error {
+	err := s.mailer.TemporaryPasswordLetter(ctx, userFromStore(u), pw, u.TempExpiresAt)
+	if err == nil {
+		return nil
+	}
+	s.log.Error("auth: the letter with a temporary password could not be queued; withdrawing it", "nemid", u.NemID, "err", err)
+	if werr := s.withdrawTemporaryPassword(ctx, u.ID, u.TempMAC); werr != nil {
+		s.log.Error("auth: could not withdraw a temporary password without a letter", "nemid", u.NemID, "err", werr)
+	}
+	s.recordResult(ctx, actor, ActionPasswordReset, u, err, "the letter with the temporary password could not be queued; the password is withdrawn")
+	return fmt.Errorf("%w: %w", ErrLetter, err)
+}
+
+// withdrawTemporaryPassword removes the temporary password with that MAC,
+// if it is still the user's.
+func (s *Service) withdrawTemporaryPassword(ctx context.Context, userID int64, mac []byte) error {
+	ctx, cancel := withoutCancel(ctx)
+	defer cancel()
+	return s.st.UpdateAuth(ctx, func(tx store.AuthTx) error {
+		u, err := tx.LockUser(userID)
+		if err != nil || string(u.TempMAC) != string(mac) {
+			return err
+		}
+		u.TempMAC, u.TempExpiresAt, u.TempUsedAt = nil, time.Time{}, time.Time{}
+		return tx.UpdateUser(u)
+	})
+}
+
+// ResetPassword gives the user a new temporary password (an operator's
+// reset, spec 10.2) and queues its letter. Until it is used the NemID
+// cannot be used otherwise: the personal password is removed, and the user
+// awaits activation. A reset also ends a quarantine, a lock and a
+// revocation (the revoked card stays revoked: issue a new one), and every
+// logon in progress (AUTH010 at the code, AUTH009 at activation). A blocked
+// NemID must be unblocked first (ErrNotAllowed). The password is returned
+// in clear, once, for printing.
+func (s *Service) ResetPassword(ctx context.Context, actor Actor, userID string) (string, time.Time, error) {
+	if !actor.valid() {
+		return "", time.Time{}, fmt.Errorf("auth: reset password: actor %q: want system, user:… or operator:…", actor)
+	}
+	u, err := s.resolve(ctx, userID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	pw, mac, err := s.newTemporaryPassword(u.NemID)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	now := s.clock.Now()
+	var events []store.UserEvent
+	err = s.st.UpdateAuth(ctx, func(tx store.AuthTx) error {
+		events = nil
+		locked, err := tx.LockUser(u.ID)
+		if err != nil {
+			return err
+		}
+		if locked.State == StateBlocked {
+			return fmt.Errorf("%w: the NemID is blocked; unblock it first", ErrNotAllowed)
+		}
+		events = append(events, setState(&locked, StateAwaitingActivation, now, actor, "password reset"))
+		locked.PasswordHash, locked.PasswordFailures, locked.AfterQuarantine = "", 0, false
+		// No logon begun before the reset may go on: not one at its code,
+		// not an activation begun with the old temporary password.
+		locked.ChallengeSeq++
+		locked.TempMAC, locked.TempExpiresAt, locked.TempUsedAt = mac, now.Add(s.limits.TemporaryPassword), time.Time{}
+		u = locked
+		return s.writeUser(tx, locked, events)
+	})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	s.recordResult(ctx, actor, ActionPasswordReset, u, nil, "")
+	if err := s.deliverTemporaryPassword(ctx, u, pw, actor); err != nil {
+		return "", time.Time{}, err
+	}
+	return pw, u.TempExpiresAt, nil
+}
+
+// Block blocks the NemID (spærring), by the user themself or by an
+// operator as the actor says, with a reason: no logon step works until an
+// operator unblocks it. Blocking a blocked NemID is ErrNotAllowed.
+func (s *Service) Block(ctx context.Context, actor Actor, userID, reason string) error {
+	return s.changeState(ctx, actor, userID, ActionBlock, func(u *store.User, _ []store.UserEvent, now time.Time) (store.UserEvent, error) {
+		if u.State == StateBlocked {
+			return store.UserEvent{}, fmt.Errorf("%w: the NemID is blocked already", ErrNotAllowed)
+		}
+		e := setState(u, StateBlocked, now, actor, reason)
+		u.BlockedBy = actor.blockedBy()
+		return e, nil
+	})
+}
+
+// Unblock ends a block: the user returns to the state they had before it
+// (a quarantine running then is over). Only a blocked NemID can be
+// unblocked (ErrNotAllowed).
+func (s *Service) Unblock(ctx context.Context, actor Actor, userID, reason string) error {
+	return s.changeState(ctx, actor, userID, ActionUnblock, func(u *store.User, events []store.UserEvent, now time.Time) (store.UserEvent, error) {
+		if u.State != StateBlocked {
+			return store.UserEvent{}, fmt.Errorf("%w: the NemID is not blocked", ErrNotAllowed)
+		}
+		back := resumeState(*u)
+		for i := len(events) - 1; i >= 0; i-- {
+			if events[i].To == StateBlocked {
+				if from := events[i].From; from == StateLocked || from == StateRevoked {
+					back = from
+				}
+				break
+			}
+		}
+		return setState(u, back, now, actor, reason), nil
+	})
+}
+
+// Unlock ends a quarantine or a lock before its time (an operator's
+// decision after support has identified the user); the password counters
+// start again. Other states are ErrNotAllowed.
+func (s *Service) Unlock(ctx context.Context, actor Actor, userID, reason string) error {
+	return s.changeState(ctx, actor, userID, ActionUnlock, func(u *store.User, _ []store.UserEvent, now time.Time) (store.UserEvent, error) {
+		if u.State != StateQuarantined && u.State != StateLocked {
+			return store.UserEvent{}, fmt.Errorf("%w: the NemID is neither quarantined nor locked", ErrNotAllowed)
+		}
+		u.PasswordFailures, u.AfterQuarantine = 0, false
+		return setState(u, resumeState(*u), now, actor, reason), nil
+	})
+}
+
+// changeState runs one operator state change in a transaction holding the
+// user, records its event and audits it.
+func (s *Service) changeState(ctx context.Context, actor Actor, userID, action string,
+	change func(u *store.User, events []store.UserEvent, now time.Time) (store.UserEvent, error)) error {
+	if !actor.valid() {
+		return fmt.Errorf("auth: %s: actor %q: want system, user:… or operator:…", action, actor)
+	}
+	u, err := s.resolve(ctx, userID)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	var event store.UserEvent
+	err = s.st.UpdateAuth(ctx, func(tx store.AuthTx) error {
+		locked, err := tx.LockUser(u.ID)
+		if err != nil {
+			return err
+		}
+		events, err := tx.UserEvents(u.ID)
+		if err != nil {
+			return err
+		}
+		if event, err = change(&locked, events, now); err != nil {
+			return err
+		}
+		return s.writeUser(tx, locked, []store.UserEvent{event})
+	})
+	detail := event.Reason
+	if err == nil {
+		detail = fmt.Sprintf("%s -> %s: %s", event.From, event.To, event.Reason)
+	}
+	s.recordResult(ctx, actor, action, u, err, detail)
+	return err
+}
