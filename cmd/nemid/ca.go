@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nemid-dk/nemid/internal/audit"
 	"github.com/nemid-dk/nemid/internal/ca"
 	"github.com/nemid-dk/nemid/internal/clock"
 	"github.com/nemid-dk/nemid/internal/store"
@@ -53,18 +54,28 @@ func (c *common) openAuthority(ctx context.Context) (a *ca.Authority, closeAll f
 	if err != nil {
 		return nil, nil, err
 	}
-	kb, err := c.keyBackend(false)
+	a, closeKeys, err := c.loadAuthority(ctx, st)
 	if err != nil {
 		st.Close()
+		return nil, nil, err
+	}
+	return a, func() { closeKeys(); st.Close() }, nil
+}
+
+// loadAuthority opens the key back-end and the CA over an open store, for
+// commands that also use the store themselves (to write the audit log).
+// closeKeys releases the key back-end; the store stays the caller's.
+func (c *common) loadAuthority(ctx context.Context, st store.Store) (a *ca.Authority, closeKeys func(), err error) {
+	kb, err := c.keyBackend(false)
+	if err != nil {
 		return nil, nil, err
 	}
 	a, err = ca.Open(ctx, st, kb, clock.Real{})
 	if err != nil {
 		kb.Close()
-		st.Close()
 		return nil, nil, err
 	}
-	return a, func() { kb.Close(); st.Close() }, nil
+	return a, func() { kb.Close() }, nil
 }
 
 // openExistingStore opens the store of an initialised installation.
@@ -155,11 +166,16 @@ comes from the flags, never from the CSR. Existing files are never overwritten.`
 		return err
 	}
 
-	a, closeAll, err := c.openAuthority(ctx)
+	st, err := c.openExistingStore(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer st.Close()
+	a, closeKeys, err := c.loadAuthority(ctx, st)
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
 	if req.CSR == nil {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -180,18 +196,24 @@ comes from the flags, never from the CSR. Existing files are never overwritten.`
 	if err != nil {
 		return err
 	}
-	if err := writeNewFile(*certOut, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Certificate.Raw}), 0o644); err != nil {
-		return fmt.Errorf("certificate %s was issued and stored, but writing it failed: %w", issued.Record.Serial, err)
+	ident, identErr := oces.ParseCertificate(issued.Certificate)
+	detail := map[string]string{"profile": string(typ)}
+	if identErr == nil {
+		detail["identity"] = ident.SerialNumber
 	}
-	ident, err := oces.ParseCertificate(issued.Certificate)
-	if err != nil {
-		return err
+	auditErr := recordAudit(ctx, st, audit.Entry{Actor: audit.Operator, Action: audit.CertificateIssued,
+		Subject: audit.Certificate(issued.Record.Serial), Outcome: audit.Success, Detail: detail})
+	if err := writeNewFile(*certOut, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Certificate.Raw}), 0o644); err != nil {
+		return errors.Join(fmt.Errorf("certificate %s was issued and stored, but writing it failed: %w", issued.Record.Serial, err), auditErr)
+	}
+	if identErr != nil {
+		return errors.Join(identErr, auditErr)
 	}
 	fmt.Fprintf(out, "Issued %s certificate\n  serial     %s\n  subject    %s\n  identity   %s\n  valid      %s to %s\n  partition  CRL%d\n  written to %s\n",
 		strings.ToUpper(string(typ)), issued.Record.Serial, issued.Record.Subject, ident.SerialNumber,
 		issued.Certificate.NotBefore.Format(time.DateOnly), issued.Certificate.NotAfter.Format(time.DateOnly),
 		issued.Record.Partition, *certOut)
-	return nil
+	return auditErr
 }
 
 // placeholderID is a well-formed identifier used only to validate a request
@@ -225,17 +247,24 @@ returns and cannot be undone. Reasons (RFC 5280): `+strings.Join(ca.ReasonNames(
 	if err != nil {
 		return err
 	}
-	a, closeAll, err := c.openAuthority(ctx)
+	st, err := c.openExistingStore(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
+	defer st.Close()
+	a, closeKeys, err := c.loadAuthority(ctx, st)
+	if err != nil {
+		return err
+	}
+	defer closeKeys()
 	rec, err := a.Revoke(ctx, s, r)
 	if err != nil {
 		return err
 	}
+	auditErr := recordAudit(ctx, st, audit.Entry{Actor: audit.Operator, Action: audit.CertificateRevoked,
+		Subject: audit.Certificate(rec.Serial), Outcome: audit.Success, Detail: map[string]string{"reason": r.String()}})
 	fmt.Fprintf(out, "Revoked %s (%s) at %s\n  subject %s\n", rec.Serial, r, rec.RevokedAt.Format(time.RFC3339), rec.Subject)
-	return nil
+	return auditErr
 }
 
 type listedCertificate struct {

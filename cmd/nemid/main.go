@@ -29,6 +29,8 @@ var commands = map[string]command{
 	"response": {"validate a NemID client response (as a service provider): signature, chain, revocation, identity", runResponse},
 	"sp":       {"register, list, show and disable service providers", runSP},
 	"cpr":      {"link PIDs and RIDs to CPR numbers (the operator's test tool)", runCPR},
+	"audit":    {"verify, list and take the head of the tamper-evident audit log", runAudit},
+	"outbox":   {"read the SIMULATED post and SMS outbox: letters with temporary passwords and key cards", runOutbox},
 	"version":  {"print the version", runVersion},
 }
 

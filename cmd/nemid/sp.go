@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/net/idna"
 
+	"github.com/nemid-dk/nemid/internal/audit"
 	"github.com/nemid-dk/nemid/internal/ca"
 	"github.com/nemid-dk/nemid/internal/clock"
 	"github.com/nemid-dk/nemid/internal/store"
@@ -286,15 +287,36 @@ certificate from ever meaning another SP.`)
 			return err
 		}
 	}
+	auditErr := recordAudit(ctx, st, audit.Entry{Actor: audit.Operator, Action: audit.SPRegistered,
+		Subject: audit.ServiceProvider(sp.ID), Outcome: audit.Success, Detail: spAuditDetail(sp)})
 	v := describeSP(ctx, st, sp, time.Now())
 	if *asJSON {
-		return writeJSON(out, v)
+		return errors.Join(writeJSON(out, v), auditErr)
 	}
 	fmt.Fprintf(out, "Registered service provider %d\n", sp.ID)
 	if *issue {
 		fmt.Fprintf(out, "  key written to          %s\n  certificate written to  %s\n", *keyOut, *certOut)
 	}
-	return printSP(out, v)
+	return errors.Join(printSP(out, v), auditErr)
+}
+
+// spAuditDetail is what the audit log records of a registration besides the
+// SPID, which always names the same agreement: its certificate's serial and
+// its CPR rights. (Not the name: `nemid sp show` has it, and it can be
+// longer than a detail value may be.)
+func spAuditDetail(sp store.ServiceProvider) map[string]string {
+	rights := "none"
+	switch {
+	case sp.AllowCPRLookup:
+		rights = "match,lookup"
+	case sp.AllowCPRMatch:
+		rights = "match"
+	}
+	d := map[string]string{"rights": rights}
+	if cert, err := x509.ParseCertificate(sp.CertDER); err == nil {
+		d["certificate"] = ca.SerialText(cert.SerialNumber)
+	}
+	return d
 }
 
 // mustBeVOCES refuses a certificate that is not an organisation's VOCES,
@@ -352,7 +374,9 @@ func checkOurCertificate(ctx context.Context, st store.Store, file string, cert 
 // issueAndRegister issues a VOCES certificate for the SP, writes its key and
 // certificate, and registers the SP with it. If a step fails after the key
 // file is written, the files are removed and an issued certificate is
-// revoked, so that a failed registration leaves nothing usable behind.
+// revoked, so that a failed registration leaves nothing usable behind. The
+// issuance and such a revocation go to the audit log as they happen; an
+// issuance the log could not record fails the registration too.
 func issueAndRegister(ctx context.Context, c *common, st store.Store, sp store.ServiceProvider, cvr, org, certOut, keyOut string) (store.ServiceProvider, error) {
 	kb, err := c.keyBackend(false)
 	if err != nil {
@@ -386,6 +410,11 @@ func issueAndRegister(ctx context.Context, c *common, st store.Store, sp store.S
 				errs = append(errs, fmt.Errorf("revoking the certificate %s issued for it failed too: %w", issued.Record.Serial, err))
 			} else {
 				errs = append(errs, fmt.Errorf("the certificate %s issued for it has been revoked", issued.Record.Serial))
+				if err := recordAudit(uctx, st, audit.Entry{Actor: audit.Operator, Action: audit.CertificateRevoked,
+					Subject: audit.Certificate(issued.Record.Serial), Outcome: audit.Success,
+					Detail: map[string]string{"reason": ca.ReasonCessationOfOperation.String()}}); err != nil {
+					errs = append(errs, err)
+				}
 			}
 			if err := os.Remove(certOut); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
@@ -401,6 +430,11 @@ func issueAndRegister(ctx context.Context, c *common, st store.Store, sp store.S
 		PublicKey: key.Public(),
 	})
 	if err != nil {
+		return sp, undo(err)
+	}
+	if err := recordAudit(ctx, st, audit.Entry{Actor: audit.Operator, Action: audit.CertificateIssued,
+		Subject: audit.Certificate(issued.Record.Serial), Outcome: audit.Success,
+		Detail: map[string]string{"profile": string(oces.VOCES)}}); err != nil {
 		return sp, undo(err)
 	}
 	if err := writeNewFile(certOut, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: issued.Certificate.Raw}), 0o644); err != nil {
@@ -658,6 +692,8 @@ error and changes nothing.`)
 	if err != nil {
 		return err
 	}
+	auditErr := recordAudit(ctx, st, audit.Entry{Actor: audit.Operator, Action: audit.SPDisabled,
+		Subject: audit.ServiceProvider(sp.ID), Outcome: audit.Success})
 	_, err = fmt.Fprintf(out, "Disabled service provider %d (%s) at %s\n", sp.ID, sp.Name, sp.DisabledAt.Format(time.RFC3339))
-	return err
+	return errors.Join(err, auditErr)
 }
