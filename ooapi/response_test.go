@@ -5,9 +5,13 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,5 +381,64 @@ func TestShippedRootsAreDanIDs(t *testing.T) {
 		if len(roots) != 1 || fingerprint(roots[0]) != want {
 			t.Fatalf("%s: roots %v", tr.Name(), roots)
 		}
+	}
+}
+
+// TestRealResponsesAgainstRealCRLs validates the real JS-client responses
+// with the signer's revocation checked on the real full CRL of its issuing
+// CA (Systemtest XXXIV, fixture systemtest34.crl, valid 2021-05-13 09:27 to
+// 21:27 UTC), served locally at the URL path the certificates name. The
+// root's CRL, against which the issuing CA itself would be checked, is not
+// among the fixtures: the issuing CA is checked by revocation.None, said
+// explicitly with ForCAs.
+func TestRealResponsesAgainstRealCRLs(t *testing.T) {
+	der := []byte(fixture(t, "systemtest34.crl"))
+	var fetches atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/systemtest34.crl" {
+			http.NotFound(w, r)
+			return
+		}
+		fetches.Add(1)
+		w.Write(der)
+	}))
+	defer srv.Close()
+	// Every host (crl.systemtest34.trust2408.com) is routed to the server.
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Listener.Addr().String())
+	}}}
+	v, err := ooapi.NewValidator(ooapi.Config{
+		Trust:                 ooapi.PreproductionTrust(),
+		Revocation:            revocation.ForCAs(&revocation.FullCRL{HTTPClient: client}, revocation.None()),
+		InsecureSkipChallenge: true,
+		RequestIssuers:        []string{"Nets Customer Demo"},
+		Now:                   at(fixtureTime),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for file, pid := range map[string]string{
+		"XMLDSigMessage-POCES.xml":                 "9208-2002-2-751708631151",
+		"XMLDSigMessage-POCES-encoding-base64.xml": "9208-2002-2-751953802340",
+	} {
+		res, err := v.Logon(context.Background(), "", fixture(t, file))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if res.Status != ooapi.Valid || res.Identity.PID != pid || res.Revocation.Method != "crl" {
+			t.Fatalf("%s: %s %s %+v", file, res.Status, res.Identity.PID, res.Revocation)
+		}
+	}
+	if fetches.Load() != 1 {
+		t.Fatalf("the CRL was fetched %d times for two checks, want 1 (cached until nextUpdate)", fetches.Load())
+	}
+	// Outside the CRL's window the status cannot be established: refused.
+	v, _ = ooapi.NewValidator(ooapi.Config{Trust: ooapi.PreproductionTrust(),
+		Revocation:            revocation.ForCAs(&revocation.FullCRL{HTTPClient: client}, revocation.None()),
+		InsecureSkipChallenge: true, RequestIssuers: []string{"Nets Customer Demo"},
+		Now: at(fixtureTime.Add(12 * time.Hour))})
+	if _, err := v.Logon(context.Background(), "", fixture(t, "XMLDSigMessage-POCES.xml")); reason(t, err) != ooapi.RevocationUnknown {
+		t.Fatalf("after the CRL's nextUpdate: %v", err)
 	}
 }
