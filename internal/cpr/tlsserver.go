@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nemid-dk/nemid/internal/clock"
+	"github.com/nemid-dk/nemid/internal/server"
 )
 
 // TLSServerConfig configures the TLS listener of the CPR services.
@@ -102,39 +103,16 @@ func (s *TLSServer) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	hs := &http.Server{
-		Handler: s.logged(s.cfg.Handler),
-		TLSConfig: &tls.Config{
-			MinVersion: tls.VersionTLS12,
-			ClientAuth: tls.RequestClientCert,
-			GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-				return s.cert.Load(), nil
-			},
+	hs := server.NewHTTPServer(s.logged(s.cfg.Handler), s.cfg.Log)
+	hs.TLSConfig = &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		ClientAuth: tls.RequestClientCert,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			return s.cert.Load(), nil
 		},
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ServeTLS(s.ln, "", "") }()
 	go s.renewLoop(ctx)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("graceful shutdown of the CPR TLS server: %w", err)
-	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return server.Run(ctx, hs, func() error { return hs.ServeTLS(s.ln, "", "") }, s.cfg.ShutdownTimeout, s.cfg.Log)
 }
 
 // renewLoop replaces the certificate on time; a failed renewal is logged
@@ -167,27 +145,10 @@ func (s *TLSServer) renewLoop(ctx context.Context) {
 func (s *TLSServer) logged(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		rec := server.NewStatusRecorder(w)
 		h.ServeHTTP(rec, r)
-		s.cfg.Log.Info("https request", "method", r.Method, "path", r.URL.Path, "status", rec.code,
-			"bytes", rec.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr,
+		s.cfg.Log.Info("https request", "method", r.Method, "path", r.URL.Path, "status", rec.Code,
+			"bytes", rec.Bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr,
 			"client_cert", r.TLS != nil && len(r.TLS.PeerCertificates) > 0)
 	})
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	code  int
-	bytes int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *statusRecorder) Write(b []byte) (int, error) {
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += n
-	return n, err
 }

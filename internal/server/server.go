@@ -100,7 +100,7 @@ func New(cfg Config, roles ...Role) *Server {
 
 	logged := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		rec := NewStatusRecorder(w)
 		var h http.Handler
 		var route string
 		for _, rr := range raw {
@@ -116,11 +116,11 @@ func New(cfg Config, roles ...Role) *Server {
 		}
 		h.ServeHTTP(rec, r)
 		elapsed := time.Since(start)
-		requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+		requests.WithLabelValues(route, strconv.Itoa(rec.Code)).Inc()
 		duration.WithLabelValues(route).Observe(elapsed.Seconds())
 		// The path, never the query: a query string may carry a secret.
 		cfg.Log.Info("http request", "method", r.Method, "path", r.URL.Path, "route", route,
-			"status", rec.code, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
+			"status", rec.Code, "bytes", rec.Bytes, "duration_ms", float64(elapsed.Microseconds())/1000, "remote", r.RemoteAddr)
 	})
 	return &Server{cfg: cfg, handler: logged, registry: reg}
 }
@@ -147,24 +147,37 @@ func (s *Server) Serve(ctx context.Context) error {
 			return err
 		}
 	}
-	hs := &http.Server{
-		Handler:           s.handler,
+	hs := NewHTTPServer(s.handler, s.cfg.Log)
+	return Run(ctx, hs, func() error { return hs.Serve(s.ln) }, s.cfg.ShutdownTimeout, s.cfg.Log)
+}
+
+// NewHTTPServer is an http.Server with the timeouts and limits every nemid
+// listener uses, its own errors going to log as warnings.
+func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// Run calls serve (hs.Serve or hs.ServeTLS on a listener) until ctx is
+// cancelled, then stops accepting connections and waits up to timeout for
+// requests in flight.
+func Run(ctx context.Context, hs *http.Server, serve func() error, timeout time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(s.ln) }()
+	go func() { errc <- serve() }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	s.cfg.Log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
-	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	log.Info("shutting down", "addr", hs.Addr, "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
@@ -175,19 +188,27 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
-type statusRecorder struct {
+// StatusRecorder wraps a ResponseWriter to record the status code and the
+// body size, for request logs and metrics.
+type StatusRecorder struct {
 	http.ResponseWriter
-	code  int
-	bytes int
+	Code  int
+	Bytes int
 }
 
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
+// NewStatusRecorder records what is written to w; the status is 200 until
+// WriteHeader says otherwise.
+func NewStatusRecorder(w http.ResponseWriter) *StatusRecorder {
+	return &StatusRecorder{ResponseWriter: w, Code: http.StatusOK}
+}
+
+func (r *StatusRecorder) WriteHeader(code int) {
+	r.Code = code
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *statusRecorder) Write(b []byte) (int, error) {
+func (r *StatusRecorder) Write(b []byte) (int, error) {
 	n, err := r.ResponseWriter.Write(b)
-	r.bytes += n
+	r.Bytes += n
 	return n, err
 }
