@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
 	"errors"
 	"time"
 
@@ -53,7 +55,24 @@ func (s *Service) hasKeyCard(ctx context.Context, userID int64) (bool, error) {
 // CheckAlias and be free (ErrAliasTaken); a broken rule changes nothing and
 // the flow still waits. Then the user is active and the flow done. A flow
 // at another step is AUTH009, an expired one CAN003.
+//
+// Activate changes auth's records alone; internal/registration activates
+// with ActivateWith, re-wrapping the user's vault key in the same
+// transaction.
 func (s *Service) Activate(ctx context.Context, flowID, newPassword, alias string) (*Flow, error) {
+	return s.activate(ctx, flowID, nil, newPassword, alias, CredentialChange{})
+}
+
+// ActivateWith is Activate with the temporary password the logon began
+// with (a mismatch is ErrWrongTemporaryPassword, and changes nothing) and
+// with change done as part of it: change.Prepare after every check, before
+// the transaction, and change.Apply inside it.
+func (s *Service) ActivateWith(ctx context.Context, flowID, temporaryPassword, newPassword, alias string, change CredentialChange) (*Flow, error) {
+	return s.activate(ctx, flowID, &temporaryPassword, newPassword, alias, change)
+}
+
+// activate is Activate, checking the temporary password when one is given.
+func (s *Service) activate(ctx context.Context, flowID string, temporaryPassword *string, newPassword, alias string, change CredentialChange) (*Flow, error) {
 	f0, err := s.openFlow(ctx, flowID)
 	if err != nil {
 		return nil, err
@@ -81,8 +100,14 @@ func (s *Service) Activate(ctx context.Context, flowID, newPassword, alias strin
 	if err := CheckPassword(newPassword, owner); err != nil {
 		return nil, err
 	}
+	if temporaryPassword != nil && !(u0.TempMAC != nil && hmac.Equal(tempMAC(s.macKey, u0.NemID, *temporaryPassword), u0.TempMAC)) {
+		return nil, ErrWrongTemporaryPassword
+	}
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
+		return nil, err
+	}
+	if err := change.prepare(ctx, userFromStore(u0)); err != nil {
 		return nil, err
 	}
 	var (
@@ -109,6 +134,10 @@ func (s *Service) Activate(ctx context.Context, flowID, newPassword, alias strin
 			result = refuse(ooapi.AUTH009, "the user is not awaiting activation")
 		case f.ChallengeSeq != u.ChallengeSeq:
 			result = refuse(ooapi.AUTH009, "the password was reset after this logon began")
+		case !bytes.Equal(u.TempMAC, u0.TempMAC):
+			// The temporary password checked (and the key it wraps) is no
+			// longer the user's.
+			result = refuse(ooapi.AUTH009, "the temporary password was changed after this logon began")
 		}
 		if result != nil {
 			return nil
@@ -127,6 +156,9 @@ func (s *Service) Activate(ctx context.Context, flowID, newPassword, alias strin
 			return err
 		}
 		user := userFromStore(u)
+		if err := change.apply(tx, user); err != nil {
+			return err
+		}
 		out = &Flow{ID: flowID, Step: StepDone, ExpiresAt: f.ExpiresAt, User: &user}
 		return nil
 	})
@@ -178,7 +210,18 @@ func (s *Service) CancelFlow(ctx context.Context, flowID string) (ooapi.Code, er
 // current password is asked again and counts like a logon attempt; the new
 // one must pass CheckPassword (a broken rule changes nothing and counts
 // nothing). A flow at another step is AUTH009, an expired one CAN003.
+//
+// ChangePassword changes auth's records alone; internal/registration
+// changes passwords with ChangePasswordWith, re-wrapping the user's vault
+// key in the same transaction.
 func (s *Service) ChangePassword(ctx context.Context, flowID, current, newPassword string) error {
+	return s.ChangePasswordWith(ctx, flowID, current, newPassword, CredentialChange{})
+}
+
+// ChangePasswordWith is ChangePassword with change done as part of it:
+// change.Prepare once the current password is verified, before the
+// transaction, and change.Apply inside it.
+func (s *Service) ChangePasswordWith(ctx context.Context, flowID, current, newPassword string, change CredentialChange) error {
 	f, err := s.openFlow(ctx, flowID)
 	if err != nil {
 		return err
@@ -204,12 +247,12 @@ func (s *Service) ChangePassword(ctx context.Context, flowID, current, newPasswo
 	if err := CheckPassword(newPassword, owner); err != nil {
 		return err
 	}
-	err = s.changePassword(ctx, u, current, newPassword)
+	err = s.changePassword(ctx, u, current, newPassword, change)
 	s.recordResult(ctx, UserActor(u.NemID), ActionPasswordChange, u, err, "")
 	return err
 }
 
-func (s *Service) changePassword(ctx context.Context, u store.User, current, newPassword string) error {
+func (s *Service) changePassword(ctx context.Context, u store.User, current, newPassword string, change CredentialChange) error {
 	if len(current) > maxPasswordInput {
 		return ErrInvalidCredentials
 	}
@@ -229,6 +272,10 @@ func (s *Service) changePassword(ctx context.Context, u store.User, current, new
 		s.releaseClaim(ctx, c)
 		return err
 	}
+	if err := change.prepare(ctx, userFromStore(c.user)); err != nil {
+		s.releaseClaim(ctx, c)
+		return err
+	}
 	var result error
 	err = s.st.UpdateAuth(ctx, func(tx store.AuthTx) error {
 		result = nil
@@ -244,9 +291,14 @@ func (s *Service) changePassword(ctx context.Context, u store.User, current, new
 			locked.PasswordFailures, locked.AfterQuarantine = 0, false
 			locked.PasswordHash = hash
 		}
-		return tx.UpdateUser(locked)
+		if err := tx.UpdateUser(locked); err != nil || result != nil {
+			return err
+		}
+		return change.apply(tx, userFromStore(locked))
 	})
 	if err != nil {
+		// Rolled back, the settling of the attempt with it: give its place back.
+		s.releaseClaim(ctx, c)
 		return err
 	}
 	return result

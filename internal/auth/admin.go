@@ -9,14 +9,17 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nemid-dk/nemid/internal/letters"
 	"github.com/nemid-dk/nemid/internal/store"
 	"github.com/nemid-dk/nemid/oces"
 )
 
 // Bounds of a registration's text fields, in characters.
 const (
-	MaxNameLength    = 200
-	MaxAddressLines  = 6
+	MaxNameLength = 200
+	// MaxAddressLines is what the window of a letter's envelope shows below
+	// the name (letters.MaxAddressLines).
+	MaxAddressLines  = letters.MaxAddressLines
 	MaxAddressLength = 100
 )
 
@@ -57,7 +60,16 @@ func checkText(what, s string, max int) error {
 	return nil
 }
 
+// check checks a registration and brings it to the form stored: the CPR
+// number without its dash, no blanks around the name and the address
+// lines (a letter prints each on a line of its own).
 func (r *Registration) check() error {
+	r.Name = strings.TrimSpace(r.Name)
+	address := make([]string, len(r.Address))
+	for i, line := range r.Address {
+		address[i] = strings.TrimSpace(line)
+	}
+	r.Address = address
 	if err := checkText("the name", r.Name, MaxNameLength); err != nil {
 		return err
 	}
@@ -93,13 +105,35 @@ func (s *Service) newTemporaryPassword(nemid string) (string, []byte, error) {
 	return pw, tempMAC(s.macKey, nemid, pw), nil
 }
 
-// Register creates a user: a random NemID number, a temporary password
-// and a first key card, stored with the creation event in one transaction,
-// and queues the two letters. If a letter cannot be queued, both secrets
-// are withdrawn (the user exists; reset the password and issue a card).
-// A CPR number already registered is ErrCPRRegistered, a taken alias
-// ErrAliasTaken.
-func (s *Service) Register(ctx context.Context, actor Actor, r Registration) (*Registered, error) {
+// PendingRegistration is a new user checked and made but not stored: the
+// record the store keeps (no secret in clear in it) and the secrets in
+// clear, for their letters. internal/registration stores it in one
+// transaction with the user's key pair, certificate and letters.
+type PendingRegistration struct {
+	// Record is what the store keeps: the user, the creation event and the
+	// first key card with the MACs of its codes.
+	Record store.NewUser
+	// TemporaryPassword is the 6-digit temporary password, working until
+	// ValidUntil.
+	TemporaryPassword string
+	ValidUntil        time.Time
+	// Card is the first key card, codes and all.
+	Card *KeyCard
+}
+
+// User is the user as they will be once stored under the given ID.
+func (p *PendingRegistration) User(id int64) User {
+	u := userFromStore(p.Record.User)
+	u.ID = id
+	return u
+}
+
+// PrepareRegistration checks r and makes a new user's random NemID
+// number, temporary password and first key card, recording pid (the PID of
+// the POCES certificate that will be issued with them; "" for none),
+// without storing anything. Call it again for new numbers when the store
+// finds one taken (store.ErrNemIDNumberTaken, store.ErrCardNumberTaken).
+func (s *Service) PrepareRegistration(actor Actor, r Registration, pid string) (*PendingRegistration, error) {
 	if !actor.valid() {
 		return nil, fmt.Errorf("auth: register: actor %q: want system, user:… or operator:…", actor)
 	}
@@ -107,31 +141,53 @@ func (s *Service) Register(ctx context.Context, actor Actor, r Registration) (*R
 		return nil, err
 	}
 	now := s.clock.Now()
+	nemid, err := newNemIDNumber()
+	if err != nil {
+		return nil, err
+	}
+	pw, mac, err := s.newTemporaryPassword(nemid)
+	if err != nil {
+		return nil, err
+	}
+	card, err := NewKeyCard()
+	if err != nil {
+		return nil, err
+	}
+	u := store.User{NemID: nemid, CPR: r.CPR, Alias: r.Alias, Name: r.Name, Address: r.Address, PID: pid,
+		State: StateAwaitingActivation, TempMAC: mac, TempExpiresAt: now.Add(s.limits.TemporaryPassword), CreatedAt: now}
+	return &PendingRegistration{
+		Record: store.NewUser{
+			User:  u,
+			Event: store.UserEvent{At: now, To: StateAwaitingActivation, Actor: string(actor), Reason: "registered"},
+			Card:  store.KeyCard{Number: card.Number, Status: store.CardCurrent, IssuedAt: now, Reason: "first card"},
+			Keys:  s.keyRecords(card),
+		},
+		TemporaryPassword: pw, ValidUntil: u.TempExpiresAt, Card: card,
+	}, nil
+}
+
+// Register creates a user with auth's credentials alone: a random NemID
+// number, a temporary password and a first key card, stored with the
+// creation event in one transaction, and queues the two letters. It makes
+// no key pair and no certificate: a NemID is issued with
+// internal/registration, which stores those with the user in one
+// transaction; this is for auth's own tests and tools. If a letter cannot
+// be queued, both secrets are withdrawn (the user exists; reset the
+// password and issue a card). A CPR number already registered is
+// ErrCPRRegistered, a taken alias ErrAliasTaken.
+func (s *Service) Register(ctx context.Context, actor Actor, r Registration) (*Registered, error) {
 	var (
 		u    store.User
 		pw   string
 		card *KeyCard
 	)
 	err := s.withFreshNumbers(ctx, func() error {
-		nemid, err := newNemIDNumber()
+		p, err := s.PrepareRegistration(actor, r, "")
 		if err != nil {
 			return err
 		}
-		var mac []byte
-		if pw, mac, err = s.newTemporaryPassword(nemid); err != nil {
-			return err
-		}
-		if card, err = NewKeyCard(); err != nil {
-			return err
-		}
-		u = store.User{NemID: nemid, CPR: r.CPR, Alias: r.Alias, Name: r.Name, Address: r.Address,
-			State: StateAwaitingActivation, TempMAC: mac, TempExpiresAt: now.Add(s.limits.TemporaryPassword), CreatedAt: now}
-		u.ID, err = s.st.CreateUser(ctx, store.NewUser{
-			User:  u,
-			Event: store.UserEvent{At: now, To: StateAwaitingActivation, Actor: string(actor), Reason: "registered"},
-			Card:  store.KeyCard{Number: card.Number, Status: store.CardCurrent, IssuedAt: now, Reason: "first card"},
-			Keys:  s.keyRecords(card),
-		})
+		u, pw, card = p.Record.User, p.TemporaryPassword, p.Card
+		u.ID, err = s.st.CreateUser(ctx, p.Record)
 		return err
 	})
 	switch {
@@ -239,8 +295,18 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, userID string)
 // Block blocks the NemID (spærring), by the user themself or by an
 // operator as the actor says, with a reason: no logon step works until an
 // operator unblocks it. Blocking a blocked NemID is ErrNotAllowed.
+//
+// Block changes auth's records alone; internal/registration blocks with
+// BlockWith, revoking the certificate and destroying the key in the same
+// transaction.
 func (s *Service) Block(ctx context.Context, actor Actor, userID, reason string) error {
-	return s.changeState(ctx, actor, userID, ActionBlock, func(u *store.User, _ []store.UserEvent, now time.Time) (store.UserEvent, error) {
+	return s.BlockWith(ctx, actor, userID, reason, CredentialChange{})
+}
+
+// BlockWith is Block with change done as part of it: change.Prepare before
+// the transaction, change.Apply inside it.
+func (s *Service) BlockWith(ctx context.Context, actor Actor, userID, reason string, change CredentialChange) error {
+	return s.changeState(ctx, actor, userID, ActionBlock, change, func(u *store.User, _ []store.UserEvent, now time.Time) (store.UserEvent, error) {
 		if u.State == StateBlocked {
 			return store.UserEvent{}, fmt.Errorf("%w: the NemID is blocked already", ErrNotAllowed)
 		}
@@ -254,7 +320,7 @@ func (s *Service) Block(ctx context.Context, actor Actor, userID, reason string)
 // (a quarantine running then is over). Only a blocked NemID can be
 // unblocked (ErrNotAllowed).
 func (s *Service) Unblock(ctx context.Context, actor Actor, userID, reason string) error {
-	return s.changeState(ctx, actor, userID, ActionUnblock, func(u *store.User, events []store.UserEvent, now time.Time) (store.UserEvent, error) {
+	return s.changeState(ctx, actor, userID, ActionUnblock, CredentialChange{}, func(u *store.User, events []store.UserEvent, now time.Time) (store.UserEvent, error) {
 		if u.State != StateBlocked {
 			return store.UserEvent{}, fmt.Errorf("%w: the NemID is not blocked", ErrNotAllowed)
 		}
@@ -275,7 +341,7 @@ func (s *Service) Unblock(ctx context.Context, actor Actor, userID, reason strin
 // decision after support has identified the user); the password counters
 // start again. Other states are ErrNotAllowed.
 func (s *Service) Unlock(ctx context.Context, actor Actor, userID, reason string) error {
-	return s.changeState(ctx, actor, userID, ActionUnlock, func(u *store.User, _ []store.UserEvent, now time.Time) (store.UserEvent, error) {
+	return s.changeState(ctx, actor, userID, ActionUnlock, CredentialChange{}, func(u *store.User, _ []store.UserEvent, now time.Time) (store.UserEvent, error) {
 		if u.State != StateQuarantined && u.State != StateLocked {
 			return store.UserEvent{}, fmt.Errorf("%w: the NemID is neither quarantined nor locked", ErrNotAllowed)
 		}
@@ -286,13 +352,16 @@ func (s *Service) Unlock(ctx context.Context, actor Actor, userID, reason string
 
 // changeState runs one operator state change in a transaction holding the
 // user, records its event and audits it.
-func (s *Service) changeState(ctx context.Context, actor Actor, userID, action string,
+func (s *Service) changeState(ctx context.Context, actor Actor, userID, action string, also CredentialChange,
 	change func(u *store.User, events []store.UserEvent, now time.Time) (store.UserEvent, error)) error {
 	if !actor.valid() {
 		return fmt.Errorf("auth: %s: actor %q: want system, user:… or operator:…", action, actor)
 	}
 	u, err := s.resolve(ctx, userID)
 	if err != nil {
+		return err
+	}
+	if err := also.prepare(ctx, userFromStore(u)); err != nil {
 		return err
 	}
 	now := s.clock.Now()
@@ -309,7 +378,10 @@ func (s *Service) changeState(ctx context.Context, actor Actor, userID, action s
 		if event, err = change(&locked, events, now); err != nil {
 			return err
 		}
-		return s.writeUser(tx, locked, []store.UserEvent{event})
+		if err := s.writeUser(tx, locked, []store.UserEvent{event}); err != nil {
+			return err
+		}
+		return also.apply(tx, userFromStore(locked))
 	})
 	detail := event.Reason
 	if err == nil {

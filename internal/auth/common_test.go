@@ -32,7 +32,7 @@ func commonFromSource(t *testing.T, path string) []string {
 		if !passesShapeRules(line) {
 			continue
 		}
-		p := normalizePassword(line)
+		p := NormalizePassword(line)
 		if !seen[p] {
 			seen[p] = true
 			out = append(out, p)
@@ -73,7 +73,7 @@ func TestCommonPasswordsFile(t *testing.T) {
 	seen := map[string]bool{}
 	for _, p := range lines {
 		switch {
-		case p != normalizePassword(p):
+		case p != NormalizePassword(p):
 			t.Errorf("%q is not normalised", p)
 		case seen[p]:
 			t.Errorf("%q is listed twice", p)

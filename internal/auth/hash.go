@@ -131,7 +131,7 @@ func parsePHC(s string) (phc, error) {
 // Hasher makes and checks Argon2id password hashes. At most a fixed number
 // of hashes run at once (each takes Memory KiB), so that a burst of logons
 // queues instead of exhausting memory; a caller waiting for its turn gives
-// up when its context ends. Passwords are normalised (normalizePassword)
+// up when its context ends. Passwords are normalised (NormalizePassword)
 // before hashing: NemID passwords are case-insensitive.
 type Hasher struct {
 	params Argon2Params
@@ -205,5 +205,5 @@ func (h *Hasher) derive(ctx context.Context, password string, salt []byte, p Arg
 		return nil, err
 	}
 	defer h.release()
-	return argon2.IDKey([]byte(normalizePassword(password)), salt, p.Time, p.Memory, p.Threads, keyLen), nil
+	return argon2.IDKey([]byte(NormalizePassword(password)), salt, p.Time, p.Memory, p.Threads, keyLen), nil
 }

@@ -124,14 +124,14 @@ func CheckPassword(password string, owner PasswordOwner) error {
 	if err := checkPasswordShape(password); err != nil {
 		return err
 	}
-	lower := normalizePassword(password)
+	lower := NormalizePassword(password)
 	cpr := owner.CPR
 	switch {
 	case len(cpr) == 10 && (strings.Contains(lower, cpr) || strings.Contains(lower, cpr[:6]+"-"+cpr[6:])):
 		return ErrPasswordContainsCPR
 	case owner.NemID != "" && strings.Contains(lower, owner.NemID):
 		return ErrPasswordContainsNemID
-	case owner.Alias != "" && strings.Contains(lower, normalizePassword(owner.Alias)):
+	case owner.Alias != "" && strings.Contains(lower, NormalizePassword(owner.Alias)):
 		return ErrPasswordContainsAlias
 	case isCommonPassword(lower):
 		return ErrPasswordCommon
@@ -166,7 +166,7 @@ func checkPasswordShape(password string) error {
 		return ErrPasswordNeedsLetter
 	case !digit:
 		return ErrPasswordNeedsDigit
-	case hasRepeat(normalizePassword(password), 4):
+	case hasRepeat(NormalizePassword(password), 4):
 		return ErrPasswordRepeats
 	}
 	return nil
@@ -285,11 +285,12 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// normalizePassword is what is hashed and compared: NemID passwords are
+// NormalizePassword is what is hashed and compared: NemID passwords are
 // case-insensitive, so A–Z become a–z. Only ASCII letters are changed:
 // the rules allow no other letters, and a logon with any other character
-// simply fails to match.
-func normalizePassword(s string) string {
+// simply fails to match. Everything else that derives a key from a
+// password (the key vault's wrapping) must apply this same function.
+func NormalizePassword(s string) string {
 	return strings.Map(func(r rune) rune {
 		if 'A' <= r && r <= 'Z' {
 			return r + ('a' - 'A')

@@ -54,6 +54,9 @@ type User struct {
 	BlockedBy   string
 	StateReason string
 	CreatedAt   time.Time
+	// PID is the person's OCES identifier in their POCES certificates
+	// (without "PID:"); "" for a user registered by auth alone.
+	PID string
 }
 
 // LogValue keeps the CPR number, the name and the address out of logs.
@@ -65,6 +68,7 @@ func userFromStore(u store.User) User {
 	return User{
 		ID: u.ID, NemID: u.NemID, CPR: u.CPR, Alias: u.Alias, Name: u.Name, Address: u.Address, State: u.State,
 		QuarantinedUntil: u.QuarantinedUntil, BlockedBy: u.BlockedBy, StateReason: u.StateReason, CreatedAt: u.CreatedAt,
+		PID: u.PID,
 	}
 }
 

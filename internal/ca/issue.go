@@ -40,6 +40,33 @@ var ErrBadCSR = errors.New("bad certificate signing request")
 // it, signs it with the issuing CA and stores it. Bad input is refused before
 // anything is changed.
 func (a *Authority) Issue(ctx context.Context, req IssueRequest) (*Issued, error) {
+	// A clash of 126-bit random serials is practically impossible; should
+	// one happen, the store refuses it and we sign again under a new one.
+	for attempt := 0; ; attempt++ {
+		issued, err := a.Prepare(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		err = a.store.InsertCertificate(ctx, issued.Record)
+		if errors.Is(err, store.ErrDuplicateSerial) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return issued, nil
+	}
+}
+
+// Prepare is Issue without the store's insert: it validates the request,
+// gives the certificate a CRL partition, lints it and signs it, and returns
+// the certificate with the record to store (Issued.Record, status good),
+// which the caller stores in its own transaction with what the certificate
+// belongs to (a registration: the user and the key). A certificate
+// prepared and never stored was never issued: it is in no list, no CRL and
+// no OCSP answer, and its partition place is merely unused (harmless; see
+// store.AllocatePartition). Bad input is refused before anything changes.
+func (a *Authority) Prepare(ctx context.Context, req IssueRequest) (*Issued, error) {
 	pub, err := requestKey(req)
 	if err != nil {
 		return nil, err
@@ -83,8 +110,8 @@ func (a *Authority) Issue(ctx context.Context, req IssueRequest) (*Issued, error
 		return nil, fmt.Errorf("the issuing CA expires %s, before this certificate would", a.issuingCert.NotAfter.Format(time.DateOnly))
 	}
 	// Lint the probe too: what zlint refuses (a weak key, say) must not
-	// take a partition place. The final certificate is linted again below,
-	// since its partition differs.
+	// take a partition place. The final certificate is linted again (in
+	// createCertificate), since its partition differs.
 	if probe.SerialNumber, err = newSerial(); err != nil {
 		return nil, err
 	}
@@ -103,30 +130,19 @@ func (a *Authority) Issue(ctx context.Context, req IssueRequest) (*Issued, error
 	if err != nil {
 		return nil, err
 	}
-	// A clash of 126-bit random serials is practically impossible; should
-	// one happen, the store refuses it and we draw again.
-	for attempt := 0; ; attempt++ {
-		if tmpl.SerialNumber, err = newSerial(); err != nil {
-			return nil, err
-		}
-		der, err := createCertificate(tmpl, a.issuingCert, pub, signer)
-		if err != nil {
-			return nil, err
-		}
-		cert, err := x509.ParseCertificate(der)
-		if err != nil {
-			return nil, err
-		}
-		rec := storedCertificate(cert, IssuingCA, string(subject.Type), params.Partition, a.clock.Now())
-		err = a.store.InsertCertificate(ctx, rec)
-		if errors.Is(err, store.ErrDuplicateSerial) && attempt < 3 {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &Issued{Certificate: cert, Record: rec}, nil
+	if tmpl.SerialNumber, err = newSerial(); err != nil {
+		return nil, err
 	}
+	der, err := createCertificate(tmpl, a.issuingCert, pub, signer)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	rec := storedCertificate(cert, IssuingCA, string(subject.Type), params.Partition, a.clock.Now())
+	return &Issued{Certificate: cert, Record: rec}, nil
 }
 
 // requestKey returns the subject public key, checking the CSR's proof of possession.

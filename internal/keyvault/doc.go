@@ -54,11 +54,13 @@
 //
 // The key-encryption key is Argon2id(password, salt, memory, time,
 // parallelism) with a 32-byte output. A fresh salt and nonce are drawn
-// from crypto/rand at every wrapping, so no key-encryption key is ever used
-// twice. The parameters are read from the blob, checked against fixed
-// bounds ([KDFParams.Validate]), and may differ from the vault's current
-// ones; a blob with weaker parameters is re-wrapped with the current ones
-// the next time its password is given.
+// from crypto/rand at every wrapping, so no key-encryption key is used for
+// two stored blobs (a PendingKey sealed again when its transaction is
+// retried reuses its derived key with a fresh nonce; one blob is stored).
+// The parameters are read from the blob, checked against fixed bounds
+// ([KDFParams.Validate]), and may differ from the vault's current ones; a
+// blob with weaker parameters is re-wrapped with the current ones the next
+// time its password is given.
 //
 // # Versions and life cycle
 //

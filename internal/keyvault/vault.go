@@ -170,18 +170,23 @@ func (v *Vault) Create(ctx context.Context, userID int64, password string) (Key,
 	} else if len(have) > 0 {
 		return fail(ErrKeyExists)
 	}
-	k, err := v.newKey(ctx, userID, 1, password)
+	pending, err := v.NewPendingKey(ctx, password)
 	if err != nil {
 		return fail(err)
 	}
-	err = v.store.CreateVaultKey(ctx, k.record)
+	defer pending.Wipe()
+	rec, err := pending.Record(userID)
+	if err != nil {
+		return fail(err)
+	}
+	err = v.store.CreateVaultKey(ctx, rec)
 	if errors.Is(err, store.ErrDuplicate) {
 		return fail(ErrKeyExists)
 	}
 	if err != nil {
 		return fail(err)
 	}
-	return k.Key, nil
+	return pending.key(userID), nil
 }
 
 // Replace makes a new key pair for a user whose old one cannot be used any
@@ -192,8 +197,31 @@ func (v *Vault) Create(ctx context.Context, userID int64, password string) (Key,
 // (reason superseded) is the caller's. ErrNoKey if the user never had a
 // key (use Create); ErrConflict if another Replace came first.
 func (v *Vault) Replace(ctx context.Context, userID int64, newPassword string) (Key, error) {
-	fail := func(err error) (Key, error) {
+	k, rec, err := v.NextKey(ctx, userID, newPassword)
+	if err != nil {
+		return Key{}, err
+	}
+	err = v.store.ReplaceVaultKey(ctx, rec)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		err = ErrConflict
+	case errors.Is(err, store.ErrNotFound):
+		err = ErrNoKey
+	}
+	if err != nil {
 		return Key{}, fmt.Errorf("keyvault: replace key of user %d: %w", userID, err)
+	}
+	return k, nil
+}
+
+// NextKey is Replace without the store: it makes the user's next key pair,
+// wrapped under newPassword, and returns it with the record to store with
+// store.CredentialTx.ReplaceVaultKey, in the caller's transaction (an
+// activation after a reset stores it with the new certificate and the new
+// password). ErrNoKey if the user never had a key.
+func (v *Vault) NextKey(ctx context.Context, userID int64, newPassword string) (Key, store.VaultKey, error) {
+	fail := func(err error) (Key, store.VaultKey, error) {
+		return Key{}, store.VaultKey{}, fmt.Errorf("keyvault: replace key of user %d: %w", userID, err)
 	}
 	if err := checkUser(userID); err != nil {
 		return fail(err)
@@ -208,20 +236,19 @@ func (v *Vault) Replace(ctx context.Context, userID int64, newPassword string) (
 	if len(have) == 0 {
 		return fail(ErrNoKey)
 	}
-	k, err := v.newKey(ctx, userID, have[len(have)-1].Version+1, newPassword)
+	pending, err := v.NewPendingKey(ctx, newPassword)
 	if err != nil {
 		return fail(err)
 	}
-	err = v.store.ReplaceVaultKey(ctx, k.record)
-	switch {
-	case errors.Is(err, store.ErrConflict):
-		return fail(ErrConflict)
-	case errors.Is(err, store.ErrNotFound):
-		return fail(ErrNoKey)
-	case err != nil:
+	defer pending.Wipe()
+	version := have[len(have)-1].Version + 1
+	rec, err := pending.record(userID, version)
+	if err != nil {
 		return fail(err)
 	}
-	return k.Key, nil
+	k := pending.key(userID)
+	k.Version = version
+	return k, rec, nil
 }
 
 // ActiveKey returns the user's active key. The public key is checked
@@ -327,8 +354,31 @@ func (v *Vault) upgrade(ctx context.Context, row store.VaultKey, pw, pkcs8 []byt
 // oldPassword is wrong, ErrConflict (nothing changed) if the key was
 // changed by another call meanwhile.
 func (v *Vault) ChangePassword(ctx context.Context, userID int64, oldPassword, newPassword string) error {
-	fail := func(err error) error {
+	rec, err := v.Rewrap(ctx, userID, oldPassword, newPassword)
+	if err != nil {
+		return err
+	}
+	err = v.store.RewrapVaultKey(ctx, userID, rec.Version, rec.Generation, rec.Blob, rec.UpdatedAt)
+	if errors.Is(err, store.ErrConflict) {
+		err = ErrConflict
+	}
+	if err != nil {
 		return fmt.Errorf("keyvault: change password of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// Rewrap is ChangePassword without the store: it unwraps the user's active
+// key with oldPassword and wraps it under newPassword, and returns the
+// record to store with store.CredentialTx.RewrapVaultKey(UserID, Version,
+// Generation, Blob, UpdatedAt) in the caller's transaction (a password
+// change stores it with the new password hash). Generation is the one the
+// key was read at, so a change made meanwhile makes the store refuse.
+// ErrWrongPassword if oldPassword does not unwrap the key, ErrNoKey if the
+// user has no active key.
+func (v *Vault) Rewrap(ctx context.Context, userID int64, oldPassword, newPassword string) (store.VaultKey, error) {
+	fail := func(err error) (store.VaultKey, error) {
+		return store.VaultKey{}, fmt.Errorf("keyvault: change password of user %d: %w", userID, err)
 	}
 	if err := checkUser(userID); err != nil {
 		return fail(err)
@@ -367,14 +417,8 @@ func (v *Vault) ChangePassword(ctx context.Context, userID int64, oldPassword, n
 	if err != nil {
 		return fail(err)
 	}
-	err = v.store.RewrapVaultKey(ctx, userID, row.Version, row.Generation, blob, v.clock.Now())
-	if errors.Is(err, store.ErrConflict) {
-		return fail(ErrConflict)
-	}
-	if err != nil {
-		return fail(err)
-	}
-	return nil
+	row.Blob, row.UpdatedAt = blob, v.clock.Now()
+	return row, nil
 }
 
 // Destroy erases the user's active key, for a NemID being blocked: the
@@ -395,65 +439,138 @@ func (v *Vault) Destroy(ctx context.Context, userID int64) error {
 	return nil
 }
 
-// newKeyRecord is a freshly made and wrapped key, ready to store.
-type newKeyRecord struct {
-	Key
-	record store.VaultKey
+// PendingKey is a new key pair whose wrapping key has been derived from
+// the password, but which is bound to no user yet. A registration makes
+// one before its transaction, since the user's ID, which every blob binds,
+// is assigned inside it: the slow work (the key generation and Argon2id)
+// is done here, and Record's binding and sealing are quick. Wipe it when
+// done.
+type PendingKey struct {
+	v      *Vault
+	public *rsa.PublicKey
+	spki   []byte
+	pkcs8  []byte
+	// header is the inner header (parameters, salt, nonce) the key
+	// encryption key kek was derived for.
+	header    []byte
+	kek       []byte
+	createdAt time.Time
 }
 
-// newKey generates a key pair and wraps it as the given version.
-func (v *Vault) newKey(ctx context.Context, userID, version int64, password string) (newKeyRecord, error) {
+// NewPendingKey generates an RSA-2048 key pair and derives the key that
+// will wrap it from password (given exactly as Sign will receive it; see
+// Create).
+func (v *Vault) NewPendingKey(ctx context.Context, password string) (*PendingKey, error) {
+	if err := checkNewPassword(password); err != nil {
+		return nil, fmt.Errorf("keyvault: new key: %w", err)
+	}
 	priv, err := rsa.GenerateKey(rand.Reader, KeyBits)
 	if err != nil {
-		return newKeyRecord{}, fmt.Errorf("generating an RSA-%d key: %w", KeyBits, err)
+		return nil, fmt.Errorf("keyvault: generating an RSA-%d key: %w", KeyBits, err)
 	}
 	defer wipe(priv)
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(priv)
-	defer clear(pkcs8)
 	if err != nil {
-		return newKeyRecord{}, err
+		clear(pkcs8)
+		return nil, fmt.Errorf("keyvault: new key: %w", err)
 	}
-	spki, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
-	if err != nil {
-		return newKeyRecord{}, err
+	p := &PendingKey{v: v, pkcs8: pkcs8, createdAt: v.clock.Now(),
+		public: &rsa.PublicKey{N: new(big.Int).Set(priv.N), E: priv.E}}
+	if p.spki, err = x509.MarshalPKIXPublicKey(p.public); err != nil {
+		p.Wipe()
+		return nil, fmt.Errorf("keyvault: new key: %w", err)
 	}
 	pw := []byte(password)
 	defer clear(pw)
-	blob, err := v.wrap(ctx, binding{userID: userID, version: version, publicKey: spki}, pw, pkcs8)
-	if err != nil {
-		return newKeyRecord{}, err
+	if p.header, p.kek, err = v.newWrapping(ctx, pw); err != nil {
+		p.Wipe()
+		return nil, fmt.Errorf("keyvault: new key: %w", err)
 	}
-	now := v.clock.Now()
-	pub := &rsa.PublicKey{N: new(big.Int).Set(priv.N), E: priv.E}
-	return newKeyRecord{
-		Key:    Key{UserID: userID, Version: version, Public: pub, CreatedAt: now},
-		record: store.VaultKey{UserID: userID, Version: version, PublicKey: spki, Blob: blob, CreatedAt: now},
-	}, nil
+	return p, nil
+}
+
+// Public returns the public key.
+func (p *PendingKey) Public() *rsa.PublicKey { return p.public }
+
+// Record binds the key to the user as their first key (version 1) and
+// returns the record to store (store.Registration's VaultKey). It may be
+// called again, e.g. when the transaction storing it is retried: each call
+// seals under a fresh nonce, and only the record stored counts.
+func (p *PendingKey) Record(userID int64) (store.VaultKey, error) {
+	if err := checkUser(userID); err != nil {
+		return store.VaultKey{}, fmt.Errorf("keyvault: new key: %w", err)
+	}
+	return p.record(userID, 1)
+}
+
+func (p *PendingKey) record(userID, version int64) (store.VaultKey, error) {
+	if p.kek == nil {
+		return store.VaultKey{}, errors.New("keyvault: the pending key was wiped")
+	}
+	b := binding{userID: userID, version: version, publicKey: p.spki}
+	blob, err := p.v.seal(b, p.header, p.kek, p.pkcs8)
+	if err != nil {
+		return store.VaultKey{}, fmt.Errorf("keyvault: new key: %w", err)
+	}
+	return store.VaultKey{UserID: userID, Version: version, PublicKey: p.spki, Blob: blob, CreatedAt: p.createdAt}, nil
+}
+
+func (p *PendingKey) key(userID int64) Key {
+	return Key{UserID: userID, Version: 1, Public: p.public, CreatedAt: p.createdAt}
+}
+
+// Wipe overwrites the private key and the wrapping key in memory (best
+// effort, see the package documentation). The key cannot be recorded after.
+func (p *PendingKey) Wipe() {
+	clear(p.pkcs8)
+	clear(p.kek)
+	p.pkcs8, p.kek = nil, nil
 }
 
 // wrap makes a stored blob: the inner layer under a key derived from pw
 // with the vault's parameters and a fresh salt, sealed by the master key.
 func (v *Vault) wrap(ctx context.Context, b binding, pw, pkcs8 []byte) ([]byte, error) {
-	innerHeader, err := newInnerHeader(v.params)
-	if err != nil {
-		return nil, err
-	}
-	salt := innerHeader[innerFixedLen : innerFixedLen+saltLen]
-	kek, err := v.derive(ctx, pw, salt, v.params)
+	header, kek, err := v.newWrapping(ctx, pw)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(kek)
-	innerLayer, err := sealInner(innerHeader, kek, pkcs8, b)
+	return v.seal(b, header, kek, pkcs8)
+}
+
+// newWrapping draws a fresh inner header (the vault's parameters, a salt,
+// a nonce) and derives the key-encryption key from pw for it: the slow
+// half of a wrapping.
+func (v *Vault) newWrapping(ctx context.Context, pw []byte) (header, kek []byte, err error) {
+	header, err = newInnerHeader(v.params)
+	if err != nil {
+		return nil, nil, err
+	}
+	salt := header[innerFixedLen : innerFixedLen+saltLen]
+	kek, err = v.derive(ctx, pw, salt, v.params)
+	if err != nil {
+		return nil, nil, err
+	}
+	return header, kek, nil
+}
+
+// seal is the quick half of a wrapping: the inner layer under kek, with a
+// fresh nonce in a copy of header, sealed by the master key.
+func (v *Vault) seal(b binding, header, kek, pkcs8 []byte) ([]byte, error) {
+	h := append([]byte(nil), header...)
+	if _, err := rand.Read(h[len(h)-gcmNonceLen:]); err != nil {
+		return nil, fmt.Errorf("keyvault: reading random nonce: %w", err)
+	}
+	innerLayer, err := sealInner(h, kek, pkcs8, b)
 	if err != nil {
 		return nil, err
 	}
-	header := newBlobHeader()
-	sealed, err := v.master.Seal(innerLayer, b.outerAAD(header))
+	blobHeader := newBlobHeader()
+	sealed, err := v.master.Seal(innerLayer, b.outerAAD(blobHeader))
 	if err != nil {
 		return nil, fmt.Errorf("sealing with the master key: %w", err)
 	}
-	return append(header, sealed...), nil
+	return append(blobHeader, sealed...), nil
 }
 
 // openOuter authenticates a stored blob with the master key and parses its

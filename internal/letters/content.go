@@ -41,9 +41,17 @@ type content struct {
 
 const closing = "Med venlig hilsen"
 
+// The letters' subjects. A subject holds no secret, so the outbox lists it
+// in clear: these tell a key-card letter from a temporary-password letter
+// without opening either.
+const (
+	TemporaryPasswordSubject = "Din midlertidige adgangskode til NemID"
+	KeyCardSubject           = "Dit nøglekort til NemID"
+)
+
 func temporaryPasswordContent(l Letter, p TemporaryPassword) content {
 	return content{
-		subject: "Din midlertidige adgangskode til NemID",
+		subject: TemporaryPasswordSubject,
 		info:    []field{{label: "Dato", value: danishDate(l.Date)}},
 		blocks: []block{
 			{kind: paragraph, text: "Kære " + l.To.Name},
@@ -75,7 +83,7 @@ func temporaryPasswordContent(l Letter, p TemporaryPassword) content {
 
 func keyCardContent(l Letter, c KeyCardSheet) content {
 	return content{
-		subject: "Dit nøglekort til NemID",
+		subject: KeyCardSubject,
 		info:    []field{{label: "Dato", value: danishDate(l.Date)}, {label: "Nøglekortnummer", value: c.CardNumber}},
 		blocks: []block{
 			{kind: paragraph, text: "Kære " + l.To.Name},

@@ -155,23 +155,10 @@ func (o *Outbox) keep(ctx context.Context, kind Kind, m Message) (string, error)
 	if m.Kind != kind {
 		return "", fmt.Errorf("outbox: a %s message cannot go by %s", m.Kind, kind)
 	}
-	if err := m.validate(); err != nil {
-		return "", fmt.Errorf("outbox: %s: %w", kind, err)
-	}
-	if m.CreatedAt.IsZero() {
-		m.CreatedAt = o.clock.Now()
-	}
-	// As the store keeps it, so that the seals bind what is stored.
-	m.CreatedAt = m.CreatedAt.Truncate(time.Microsecond).UTC()
-
 	// A collision of 64 random bits will not happen; if the store ever
 	// reports one, a fresh ID (and fresh seals) is the answer.
 	for range 3 {
-		id, err := newID()
-		if err != nil {
-			return "", err
-		}
-		sm, err := o.seal(id, m)
+		sm, err := o.Prepare(m)
 		if err != nil {
 			return "", err
 		}
@@ -182,9 +169,33 @@ func (o *Outbox) keep(ctx context.Context, kind Kind, m Message) (string, error)
 		if err != nil {
 			return "", fmt.Errorf("outbox: keeping the %s message: %w", kind, err)
 		}
-		return id, nil
+		return sm.ID, nil
 	}
 	return "", errors.New("outbox: no free message ID after 3 tries")
+}
+
+// Prepare validates m (its Kind must be set), gives it an ID and seals it,
+// and returns it as the store keeps it, without storing it: the caller
+// stores it in its own transaction with what the message belongs to (a
+// registration stores its letters with the user). m.CreatedAt defaults to
+// now.
+func (o *Outbox) Prepare(m Message) (store.OutboxMessage, error) {
+	if m.Kind == "" {
+		return store.OutboxMessage{}, fmt.Errorf("outbox: the message has no kind: want %q or %q", Post, SMS)
+	}
+	if err := m.validate(); err != nil {
+		return store.OutboxMessage{}, fmt.Errorf("outbox: %s: %w", m.Kind, err)
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = o.clock.Now()
+	}
+	// As the store keeps it, so that the seals bind what is stored.
+	m.CreatedAt = m.CreatedAt.Truncate(time.Microsecond).UTC()
+	id, err := newID()
+	if err != nil {
+		return store.OutboxMessage{}, err
+	}
+	return o.seal(id, m)
 }
 
 func newID() (string, error) {

@@ -440,3 +440,37 @@ func TestChannelNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepare: a prepared message is sealed but not stored; stored by its
+// caller, it lists and opens like a sent one. Invalid messages are refused.
+func TestPrepare(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s store.Store, _ rawDB) {
+		o := newOutbox(t, s, masterKey(t))
+		ctx := context.Background()
+		m := welcomeLetter(t)
+		m.Kind = outbox.Post
+		sm, err := o.Prepare(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(sm.SealedBody, []byte(m.Body)) || !store.ValidOutboxID(sm.ID) {
+			t.Fatalf("prepared message: ID %q, body in clear", sm.ID)
+		}
+		if list, err := o.List(ctx, outbox.Filter{}); err != nil || len(list) != 0 {
+			t.Fatalf("Prepare stored the message: %v, %v", list, err)
+		}
+		if err := s.InsertOutboxMessage(ctx, sm); err != nil {
+			t.Fatal(err)
+		}
+		got, err := o.Show(ctx, sm.ID)
+		if err != nil || got.Body != m.Body || !bytes.Equal(got.Attachment, m.Attachment) {
+			t.Fatalf("Show of a prepared message: %v", err)
+		}
+		if _, err := o.Prepare(letterWith(func(m *outbox.Message) { m.Kind, m.Subject = outbox.Post, "" })); err == nil {
+			t.Error("Prepare accepted a letter without a subject")
+		}
+		if _, err := o.Prepare(letterWith(func(m *outbox.Message) { m.Kind = "" })); err == nil {
+			t.Error("Prepare accepted a message without a kind")
+		}
+	})
+}

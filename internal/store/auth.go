@@ -84,6 +84,9 @@ type User struct {
 	TempUsedAt    time.Time
 	ChallengeSeq  int64
 	CreatedAt     time.Time
+	// PID is the person's OCES identifier (without "PID:"), set at
+	// registration and never changed; "" for a user without certificates.
+	PID string
 }
 
 // UserEvent is one recorded state change of a user.
@@ -250,4 +253,6 @@ type AuthTx interface {
 	// logon with an unknown user-id makes, so that it takes as long as one
 	// with a known user-id.
 	TouchDecoy(slot int) error
+
+	CredentialTx // the vault key and certificates that change with a credential (registration.go)
 }

@@ -14,7 +14,7 @@ import (
 
 const userColumns = `id, nemid_number, cpr, alias, name, address, state, quarantined_until, blocked_by, state_reason,
     password_hash, password_failures, password_pending, pending_until, after_quarantine,
-    temp_mac, temp_expires_at, temp_used_at, challenge_seq, created_at`
+    temp_mac, temp_expires_at, temp_used_at, challenge_seq, created_at, pid`
 
 const keyCardColumns = `card_number, user_id, status, failures, issued_at, activated_at, finished_at, reason,
     (SELECT COUNT(*) FROM key_card_keys k WHERE k.card_number = key_cards.card_number AND k.challenged_at IS NULL)`
@@ -44,8 +44,8 @@ func newAuthQueries(d *dialect) *authQueries {
 		// The id is left to the engine (identity or AUTOINCREMENT).
 		insertUser: r(`INSERT INTO users (nemid_number, cpr, alias, alias_key, name, address, state, quarantined_until,
     blocked_by, state_reason, password_hash, password_failures, password_pending, pending_until, after_quarantine,
-    temp_mac, temp_expires_at, temp_used_at, challenge_seq, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    temp_mac, temp_expires_at, temp_used_at, challenge_seq, created_at, pid)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 RETURNING id`),
 		userByID:    r(`SELECT ` + userColumns + ` FROM users WHERE id = ?`),
 		userByNemID: r(`SELECT ` + userColumns + ` FROM users WHERE nemid_number = ?`),
@@ -160,13 +160,14 @@ func scanUser(sc scanner) (User, error) {
 		quarantined, pending sql.NullInt64
 		expires, used        sql.NullInt64
 		created              int64
+		pid                  sql.NullString
 	)
 	err := sc.Scan(&u.ID, &u.NemID, &u.CPR, &alias, &u.Name, &address, &state, &quarantined, &u.BlockedBy, &u.StateReason,
-		&u.PasswordHash, &u.PasswordFailures, &u.PasswordPending, &pending, &u.AfterQuarantine, &u.TempMAC, &expires, &used, &u.ChallengeSeq, &created)
+		&u.PasswordHash, &u.PasswordFailures, &u.PasswordPending, &pending, &u.AfterQuarantine, &u.TempMAC, &expires, &used, &u.ChallengeSeq, &created, &pid)
 	if err != nil {
 		return User{}, err
 	}
-	u.Alias = alias.String
+	u.Alias, u.PID = alias.String, pid.String
 	if err := json.Unmarshal([]byte(address), &u.Address); err != nil {
 		return User{}, fmt.Errorf("user %s: stored address: %w", u.NemID, err)
 	}
@@ -196,51 +197,68 @@ func addressJSON(lines []string) (string, error) {
 }
 
 func (s *sqlStore) CreateUser(ctx context.Context, nu NewUser) (int64, error) {
+	if err := validNewUser(nu); err != nil {
+		return 0, fmt.Errorf("store: create user %s: %w", nu.User.NemID, err)
+	}
+	var id int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = (&authTx{ctx: ctx, s: s, tx: tx}).insertNewUser(nu)
+		return err
+	})
+	if s.d.isUnique(err) {
+		return 0, fmt.Errorf("store: create user %s: %w", nu.User.NemID, s.whichUserDuplicate(ctx, nu))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: create user %s: %w", nu.User.NemID, err)
+	}
+	return id, nil
+}
+
+// validNewUser checks a user for CreateUser and Register.
+func validNewUser(nu NewUser) error {
 	u := nu.User
 	if err := validUser(u); err != nil {
-		return 0, fmt.Errorf("store: create user: %w", err)
+		return err
 	}
 	switch {
 	case u.ID != 0:
-		return 0, fmt.Errorf("store: create user %s: ID %d given: it is assigned by the store", u.NemID, u.ID)
+		return fmt.Errorf("ID %d given: it is assigned by the store", u.ID)
 	case u.State != StateAwaitingActivation || u.TempMAC == nil || u.PasswordHash != "":
-		return 0, fmt.Errorf("store: create user %s: a new user awaits activation with a temporary password and no password", u.NemID)
+		return errors.New("a new user awaits activation with a temporary password and no password")
 	case nu.Card.Status != CardCurrent:
-		return 0, fmt.Errorf("store: create user %s: the first key card must be current", u.NemID)
+		return errors.New("the first key card must be current")
 	case u.CreatedAt.IsZero():
-		return 0, fmt.Errorf("store: create user %s: no creation time", u.NemID)
+		return errors.New("no creation time")
 	}
+	return nil
+}
+
+// insertNewUser stores a checked new user (validNewUser), their creation
+// event and first key card in the transaction, and returns the user's ID.
+func (t *authTx) insertNewUser(nu NewUser) (int64, error) {
+	u := nu.User
 	address, err := addressJSON(u.Address)
 	if err != nil {
-		return 0, fmt.Errorf("store: create user %s: %w", u.NemID, err)
+		return 0, err
 	}
 	var id int64
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.aq().insertUser,
-			u.NemID, u.CPR, nullString(u.Alias), aliasKey(u.Alias), u.Name, address, string(u.State),
-			nullMicros(u.QuarantinedUntil), u.BlockedBy, u.StateReason, u.PasswordHash, u.PasswordFailures,
-			u.PasswordPending, nullMicros(u.PendingUntil), u.AfterQuarantine, u.TempMAC, nullMicros(u.TempExpiresAt), nullMicros(u.TempUsedAt), u.ChallengeSeq,
-			micros(u.CreatedAt)).Scan(&id)
-		if err != nil {
-			return err
-		}
-		at := &authTx{ctx: ctx, s: s, tx: tx}
-		ev := nu.Event
-		ev.UserID = id
-		if err := at.AddUserEvent(ev); err != nil {
-			return err
-		}
-		card := nu.Card
-		card.UserID = id
-		return at.insertKeyCard(card, nu.Keys)
-	})
-	if s.d.isUnique(err) {
-		return 0, fmt.Errorf("store: create user %s: %w", u.NemID, s.whichUserDuplicate(ctx, nu))
-	}
+	err = t.tx.QueryRowContext(t.ctx, t.q().insertUser,
+		u.NemID, u.CPR, nullString(u.Alias), aliasKey(u.Alias), u.Name, address, string(u.State),
+		nullMicros(u.QuarantinedUntil), u.BlockedBy, u.StateReason, u.PasswordHash, u.PasswordFailures,
+		u.PasswordPending, nullMicros(u.PendingUntil), u.AfterQuarantine, u.TempMAC, nullMicros(u.TempExpiresAt), nullMicros(u.TempUsedAt), u.ChallengeSeq,
+		micros(u.CreatedAt), nullString(u.PID)).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("store: create user %s: %w", u.NemID, err)
+		return 0, err
 	}
-	return id, nil
+	ev := nu.Event
+	ev.UserID = id
+	if err := t.AddUserEvent(ev); err != nil {
+		return 0, err
+	}
+	card := nu.Card
+	card.UserID = id
+	return id, t.insertKeyCard(card, nu.Keys)
 }
 
 // whichUserDuplicate says which unique value of a refused user was taken.

@@ -173,17 +173,9 @@ func (s *sqlStore) Revoke(ctx context.Context, serial string, at time.Time, reas
 	}
 	var c Certificate
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// The condition on status makes the change and the check one atomic
-		// step: of two concurrent revokers exactly one gets the row back.
-		// The same statement makes the OCSP response due (see queries.go).
 		var err error
-		c, err = scanCertificate(tx.QueryRowContext(ctx, s.q.revoke, micros(at), reason, serial))
-		if err != nil {
-			return err
-		}
-		// The stale marks commit with the status, so a crash between the
-		// revocation and its publication cannot lose the publication.
-		return s.markStale(ctx, tx, c.Issuer, c.Partition)
+		c, err = s.revoke(ctx, tx, serial, at, reason)
+		return err
 	})
 	if err == nil {
 		return c, nil
@@ -191,18 +183,39 @@ func (s *sqlStore) Revoke(ctx context.Context, serial string, at time.Time, reas
 	if !errors.Is(err, sql.ErrNoRows) {
 		return Certificate{}, fmt.Errorf("store: revoke %s: %w", serial, err)
 	}
-	// Nothing changed. Find out why; there is no un-revoke, so a row seen
-	// revoked now was revoked when the update ran. A row seen good was
-	// inserted after it, so "not found" was the truth at that moment.
+	return Certificate{}, fmt.Errorf("store: revoke %s: %w", serial, s.whyNotRevoked(ctx, s.r, serial))
+}
+
+// revoke revokes a good certificate in the transaction, or returns
+// sql.ErrNoRows, changing nothing, when there is no good certificate with
+// that serial (whyNotRevoked says why).
+func (s *sqlStore) revoke(ctx context.Context, tx *sql.Tx, serial string, at time.Time, reason int) (Certificate, error) {
+	// The condition on status makes the change and the check one atomic
+	// step: of two concurrent revokers exactly one gets the row back.
+	// The same statement makes the OCSP response due (see queries.go).
+	c, err := scanCertificate(tx.QueryRowContext(ctx, s.q.revoke, micros(at), reason, serial))
+	if err != nil {
+		return Certificate{}, err
+	}
+	// The stale marks commit with the status, so a crash between the
+	// revocation and its publication cannot lose the publication.
+	return c, s.markStale(ctx, tx, c.Issuer, c.Partition)
+}
+
+// whyNotRevoked is ErrNotFound or ErrAlreadyRevoked for a serial that a
+// revocation found no good certificate for. There is no un-revoke, so a
+// row seen revoked now was revoked when the update ran. A row seen good
+// was inserted after it, so "not found" was the truth at that moment.
+func (s *sqlStore) whyNotRevoked(ctx context.Context, q rowQueryer, serial string) error {
 	var status string
-	err = s.r.QueryRowContext(ctx, s.q.certificateStatus, serial).Scan(&status)
+	err := q.QueryRowContext(ctx, s.q.certificateStatus, serial).Scan(&status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || (err == nil && status == string(StatusGood)):
-		return Certificate{}, fmt.Errorf("store: revoke %s: %w", serial, ErrNotFound)
+		return ErrNotFound
 	case err != nil:
-		return Certificate{}, fmt.Errorf("store: revoke %s: %w", serial, err)
+		return err
 	}
-	return Certificate{}, fmt.Errorf("store: revoke %s: %w", serial, ErrAlreadyRevoked)
+	return ErrAlreadyRevoked
 }
 
 func (s *sqlStore) RevokedInPartition(ctx context.Context, issuer string, partition int) ([]Revoked, error) {

@@ -109,12 +109,7 @@ func (s *sqlStore) InsertOutboxMessage(ctx context.Context, m OutboxMessage) err
 	if err := validOutboxMessage(m); err != nil {
 		return fmt.Errorf("store: insert outbox message: %w", err)
 	}
-	err := retry(ctx, s.d, func() error {
-		_, err := s.w.ExecContext(ctx, s.d.rebind(`INSERT INTO outbox (`+outboxColumns+`, body, attachment)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			m.ID, m.Kind, m.User, m.To, m.Subject, micros(m.CreatedAt), m.SealedBody, m.SealedAttachment)
-		return err
-	})
+	err := retry(ctx, s.d, func() error { return s.insertOutboxMessage(ctx, s.w, m) })
 	if s.d.isUnique(err) {
 		return fmt.Errorf("store: insert outbox message %s: %w", m.ID, ErrDuplicate)
 	}
@@ -122,6 +117,15 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		return fmt.Errorf("store: insert outbox message %s: %w", m.ID, err)
 	}
 	return nil
+}
+
+// insertOutboxMessage stores a checked message (validOutboxMessage) on a
+// database or in a transaction.
+func (s *sqlStore) insertOutboxMessage(ctx context.Context, ex execer, m OutboxMessage) error {
+	_, err := ex.ExecContext(ctx, s.d.rebind(`INSERT INTO outbox (`+outboxColumns+`, body, attachment)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		m.ID, m.Kind, m.User, m.To, m.Subject, micros(m.CreatedAt), m.SealedBody, m.SealedAttachment)
+	return err
 }
 
 func (s *sqlStore) OutboxMessage(ctx context.Context, id string) (OutboxMessage, error) {

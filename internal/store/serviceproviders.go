@@ -286,11 +286,8 @@ func (s *sqlStore) LinkCPR(ctx context.Context, l CPRLink) error {
 	// ON CONFLICT DO NOTHING: the first link of an identity stays, and the
 	// insert and the check are one atomic step for concurrent linkers.
 	err := retry(ctx, s.d, func() error {
-		res, err := s.w.ExecContext(ctx, s.q.linkCPR, l.Identity, l.CPR, micros(l.CreatedAt))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
+		var err error
+		n, err = s.linkCPR(ctx, s.w, l)
 		return err
 	})
 	if err != nil {
@@ -308,6 +305,17 @@ func (s *sqlStore) LinkCPR(ctx context.Context, l CPRLink) error {
 		return fmt.Errorf("store: link CPR number to %s: it is linked to a different CPR number: %w", l.Identity, ErrConflict)
 	}
 	return nil
+}
+
+// linkCPR inserts a checked link (validCPRLink) unless its identity is
+// linked already, on a database or in a transaction, and says how many
+// rows it inserted (0 or 1).
+func (s *sqlStore) linkCPR(ctx context.Context, ex execer, l CPRLink) (int64, error) {
+	res, err := ex.ExecContext(ctx, s.q.linkCPR, l.Identity, l.CPR, micros(l.CreatedAt))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (s *sqlStore) CPRLink(ctx context.Context, identity string) (CPRLink, error) {

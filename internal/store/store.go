@@ -244,6 +244,10 @@ type Store interface {
 
 	OutboxStore // the simulated post and SMS outbox (outbox.go)
 
+	RegistrationStore // registrations and the users' certificates (registration.go)
+
+	UserLister // the operator's listing of users (userlist.go)
+
 	// Close releases the database.
 	Close() error
 }

@@ -125,9 +125,7 @@ func validNewVaultKey(k VaultKey) error {
 	return nil
 }
 
-func (s *sqlStore) insertVaultKey(ctx context.Context, ex interface {
-	ExecContext(context.Context, string, ...any) (sql.Result, error)
-}, k VaultKey) error {
+func (s *sqlStore) insertVaultKey(ctx context.Context, ex execer, k VaultKey) error {
 	_, err := ex.ExecContext(ctx, s.d.rebind(qInsertVaultKey),
 		k.UserID, k.Version, k.PublicKey, k.Blob, micros(k.CreatedAt), micros(k.CreatedAt))
 	return err
@@ -140,26 +138,29 @@ func (s *sqlStore) CreateVaultKey(ctx context.Context, k VaultKey) error {
 	if k.Version != 1 {
 		return fmt.Errorf("store: create vault key of user %d: version %d: a first key is version 1", k.UserID, k.Version)
 	}
-	// The user's key history must be empty: checked in the transaction; the
-	// primary key (user_id, version) settles a race between two creators.
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var highest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, s.d.rebind(qMaxVaultKey), k.UserID).Scan(&highest); err != nil {
-			return err
-		}
-		if highest.Valid {
-			return fmt.Errorf("the user has keys up to version %d: %w", highest.Int64, ErrDuplicate)
-		}
-		err := s.insertVaultKey(ctx, tx, k)
-		if s.d.isUnique(err) {
-			return fmt.Errorf("the user has a key: %w", ErrDuplicate)
-		}
-		return err
-	})
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.createVaultKey(ctx, tx, k) })
 	if err != nil {
 		return fmt.Errorf("store: create vault key of user %d: %w", k.UserID, err)
 	}
 	return nil
+}
+
+// createVaultKey stores a user's first key in the transaction. The user's
+// key history must be empty: checked in the transaction; the primary key
+// (user_id, version) settles a race between two creators.
+func (s *sqlStore) createVaultKey(ctx context.Context, tx *sql.Tx, k VaultKey) error {
+	var highest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, s.d.rebind(qMaxVaultKey), k.UserID).Scan(&highest); err != nil {
+		return err
+	}
+	if highest.Valid {
+		return fmt.Errorf("the user has keys up to version %d: %w", highest.Int64, ErrDuplicate)
+	}
+	err := s.insertVaultKey(ctx, tx, k)
+	if s.d.isUnique(err) {
+		return fmt.Errorf("the user has a key: %w", ErrDuplicate)
+	}
+	return err
 }
 
 func (s *sqlStore) ActiveVaultKey(ctx context.Context, userID int64) (VaultKey, error) {
@@ -194,29 +195,33 @@ func (s *sqlStore) VaultKeys(ctx context.Context, userID int64) ([]VaultKey, err
 }
 
 func (s *sqlStore) RewrapVaultKey(ctx context.Context, userID, version, generation int64, blob []byte, at time.Time) error {
-	switch {
-	case len(blob) == 0:
-		return fmt.Errorf("store: re-wrap vault key %d of user %d: no blob", version, userID)
-	case at.IsZero():
-		return fmt.Errorf("store: re-wrap vault key %d of user %d: no time", version, userID)
-	}
-	var n int64
-	// One UPDATE: the old blob is replaced in one step, so a crash leaves
-	// the old blob or the new one, never neither.
-	err := retry(ctx, s.d, func() error {
-		res, err := s.w.ExecContext(ctx, s.d.rebind(qRewrapVaultKey), blob, micros(at), userID, version, generation)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
+	err := retry(ctx, s.d, func() error { return s.rewrapVaultKey(ctx, s.w, userID, version, generation, blob, at) })
 	if err != nil {
 		return fmt.Errorf("store: re-wrap vault key %d of user %d: %w", version, userID, err)
 	}
+	return nil
+}
+
+// rewrapVaultKey is RewrapVaultKey on a database or in a transaction.
+func (s *sqlStore) rewrapVaultKey(ctx context.Context, ex execer, userID, version, generation int64, blob []byte, at time.Time) error {
+	switch {
+	case len(blob) == 0:
+		return errors.New("no blob")
+	case at.IsZero():
+		return errors.New("no time")
+	}
+	// One UPDATE: the old blob is replaced in one step, so a crash leaves
+	// the old blob or the new one, never neither.
+	res, err := ex.ExecContext(ctx, s.d.rebind(qRewrapVaultKey), blob, micros(at), userID, version, generation)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
 	if n != 1 {
-		return fmt.Errorf("store: re-wrap vault key %d of user %d: it is no longer active at generation %d: %w",
-			version, userID, generation, ErrConflict)
+		return fmt.Errorf("it is no longer active at generation %d: %w", generation, ErrConflict)
 	}
 	return nil
 }
@@ -225,54 +230,68 @@ func (s *sqlStore) ReplaceVaultKey(ctx context.Context, k VaultKey) error {
 	if err := validNewVaultKey(k); err != nil {
 		return fmt.Errorf("store: replace vault key of user %d: %w", k.UserID, err)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var highest sql.NullInt64
-		if err := tx.QueryRowContext(ctx, s.d.rebind(qMaxVaultKey), k.UserID).Scan(&highest); err != nil {
-			return err
-		}
-		switch {
-		case !highest.Valid:
-			return fmt.Errorf("the user has no key to replace: %w", ErrNotFound)
-		case k.Version != highest.Int64+1:
-			return fmt.Errorf("version %d given, but the next version is %d: %w", k.Version, highest.Int64+1, ErrConflict)
-		}
-		// The active key (if the user has one; a destroyed key leaves none)
-		// is superseded before the new one is stored: the partial unique
-		// index allows one active key per user at any moment.
-		if _, err := tx.ExecContext(ctx, s.d.rebind(qSupersedeVaultKey), micros(k.CreatedAt), k.UserID); err != nil {
-			return err
-		}
-		err := s.insertVaultKey(ctx, tx, k)
-		if s.d.isUnique(err) {
-			// On PostgreSQL a concurrent replacer that committed after this
-			// transaction read the highest version lands here.
-			return fmt.Errorf("another replacement stored version %d concurrently: %w", k.Version, ErrConflict)
-		}
-		return err
-	})
+	err := s.inTx(ctx, func(tx *sql.Tx) error { return s.replaceVaultKey(ctx, tx, k) })
 	if err != nil {
 		return fmt.Errorf("store: replace vault key of user %d: %w", k.UserID, err)
 	}
 	return nil
 }
 
-func (s *sqlStore) DestroyVaultKey(ctx context.Context, userID int64, at time.Time) (VaultKey, error) {
-	if at.IsZero() {
-		return VaultKey{}, fmt.Errorf("store: destroy vault key of user %d: no time", userID)
+// replaceVaultKey is ReplaceVaultKey in a transaction.
+func (s *sqlStore) replaceVaultKey(ctx context.Context, tx *sql.Tx, k VaultKey) error {
+	var highest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, s.d.rebind(qMaxVaultKey), k.UserID).Scan(&highest); err != nil {
+		return err
 	}
+	switch {
+	case !highest.Valid:
+		return fmt.Errorf("the user has no key to replace: %w", ErrNotFound)
+	case k.Version != highest.Int64+1:
+		return fmt.Errorf("version %d given, but the next version is %d: %w", k.Version, highest.Int64+1, ErrConflict)
+	}
+	// The active key (if the user has one; a destroyed key leaves none)
+	// is superseded before the new one is stored: the partial unique
+	// index allows one active key per user at any moment.
+	if _, err := tx.ExecContext(ctx, s.d.rebind(qSupersedeVaultKey), micros(k.CreatedAt), k.UserID); err != nil {
+		return err
+	}
+	err := s.insertVaultKey(ctx, tx, k)
+	if s.d.isUnique(err) {
+		// On PostgreSQL a concurrent replacer that committed after this
+		// transaction read the highest version lands here.
+		return fmt.Errorf("another replacement stored version %d concurrently: %w", k.Version, ErrConflict)
+	}
+	return err
+}
+
+func (s *sqlStore) DestroyVaultKey(ctx context.Context, userID int64, at time.Time) (VaultKey, error) {
 	var k VaultKey
 	err := retry(ctx, s.d, func() error {
 		var err error
-		k, err = scanVaultKey(s.w.QueryRowContext(ctx, s.d.rebind(qDestroyVaultKey), micros(at), userID))
+		k, err = s.destroyVaultKey(ctx, s.w, userID, at)
 		return err
 	})
-	if errors.Is(err, sql.ErrNoRows) {
-		return VaultKey{}, fmt.Errorf("store: destroy vault key of user %d: no active key: %w", userID, ErrNotFound)
-	}
 	if err != nil {
 		return VaultKey{}, fmt.Errorf("store: destroy vault key of user %d: %w", userID, err)
 	}
 	return k, nil
+}
+
+// rowQueryer is a *sql.DB or *sql.Tx.
+type rowQueryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// destroyVaultKey is DestroyVaultKey on a database or in a transaction.
+func (s *sqlStore) destroyVaultKey(ctx context.Context, q rowQueryer, userID int64, at time.Time) (VaultKey, error) {
+	if at.IsZero() {
+		return VaultKey{}, errors.New("no time")
+	}
+	k, err := scanVaultKey(q.QueryRowContext(ctx, s.d.rebind(qDestroyVaultKey), micros(at), userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return VaultKey{}, fmt.Errorf("no active key: %w", ErrNotFound)
+	}
+	return k, err
 }
 
 func scanVaultKey(sc scanner) (VaultKey, error) {

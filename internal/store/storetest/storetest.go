@@ -94,6 +94,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"OutboxDuplicate", testOutboxDuplicate},
 		{"OutboxInvalid", testOutboxInvalid},
 		{"OutboxConcurrent", testOutboxConcurrent},
+		{"RegisterRoundTrip", testRegisterRoundTrip},
+		{"RegisterDuplicate", testRegisterDuplicate},
+		{"RegisterInvalid", testRegisterInvalid},
+		{"CredentialTx", testCredentialTx},
+		{"Users", testUsers},
+		{"UsersInvalid", testUsersInvalid},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
