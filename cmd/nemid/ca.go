@@ -54,19 +54,19 @@ func (c *common) openAuthority(ctx context.Context) (a *ca.Authority, closeAll f
 	if err != nil {
 		return nil, nil, err
 	}
-	a, closeKeys, err := c.loadAuthority(ctx, st)
+	a, kb, err := c.loadAuthority(ctx, st)
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
-	return a, func() { closeKeys(); st.Close() }, nil
+	return a, func() { kb.Close(); st.Close() }, nil
 }
 
 // loadAuthority opens the key back-end and the CA over an open store, for
-// commands that also use the store themselves (to write the audit log).
-// closeKeys releases the key back-end; the store stays the caller's.
-func (c *common) loadAuthority(ctx context.Context, st store.Store) (a *ca.Authority, closeKeys func(), err error) {
-	kb, err := c.keyBackend(false)
+// commands that also use the store themselves (to write the audit log) or
+// the master key. Closing kb releases the keys; the store stays the caller's.
+func (c *common) loadAuthority(ctx context.Context, st store.Store) (a *ca.Authority, kb *keyring, err error) {
+	kb, err = c.keyBackend(false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,7 +75,7 @@ func (c *common) loadAuthority(ctx context.Context, st store.Store) (a *ca.Autho
 		kb.Close()
 		return nil, nil, err
 	}
-	return a, func() { kb.Close() }, nil
+	return a, kb, nil
 }
 
 // openExistingStore opens the store of an initialised installation.
@@ -171,11 +171,11 @@ comes from the flags, never from the CSR. Existing files are never overwritten.`
 		return err
 	}
 	defer st.Close()
-	a, closeKeys, err := c.loadAuthority(ctx, st)
+	a, kb, err := c.loadAuthority(ctx, st)
 	if err != nil {
 		return err
 	}
-	defer closeKeys()
+	defer kb.Close()
 	if req.CSR == nil {
 		key, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
@@ -252,11 +252,11 @@ returns and cannot be undone. Reasons (RFC 5280): `+strings.Join(ca.ReasonNames(
 		return err
 	}
 	defer st.Close()
-	a, closeKeys, err := c.loadAuthority(ctx, st)
+	a, kb, err := c.loadAuthority(ctx, st)
 	if err != nil {
 		return err
 	}
-	defer closeKeys()
+	defer kb.Close()
 	rec, err := a.Revoke(ctx, s, r)
 	if err != nil {
 		return err

@@ -16,7 +16,9 @@ Creates a complete CA environment in a new data directory, without questions:
 a root CA (RSA-4096, self-signed), an issuing CA (RSA-4096) under it and a
 delegated OCSP-responder certificate. The CA keys are sealed under a new
 master key file (mode 0600) in the data directory, or generated inside a
-PKCS#11 token when --pkcs11-module is set. Refuses to run twice.
+PKCS#11 token when --pkcs11-module is set, with an AES master key
+("nemid-master") next to them that seals the users' data. Refuses to run
+twice.
 
 --env preprod (the default) uses names and policy OIDs in the style of OCES II
 preproduction. --env production refuses to start until every name and policy
@@ -88,6 +90,11 @@ OID is the operator's own.`)
 	}
 	a, err := ca.Open(ctx, st, kb, clock.Real{})
 	if err != nil {
+		return err
+	}
+	// The master key file seals the CA keys and is there already; a
+	// token gets its master key for the users' data now.
+	if _, err := kb.masterKey(ctx, true); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "Initialised a %s CA in %s (keys: %s)\n", cfg.Environment, c.data, kb.Describe())

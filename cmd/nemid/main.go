@@ -31,6 +31,8 @@ var commands = map[string]command{
 	"cpr":      {"link PIDs and RIDs to CPR numbers (the operator's test tool)", runCPR},
 	"audit":    {"verify, list and take the head of the tamper-evident audit log", runAudit},
 	"outbox":   {"read the SIMULATED post and SMS outbox: letters with temporary passwords and key cards", runOutbox},
+	"user":     {"register users, show, list, block, unblock them and reset their passwords", runUser},
+	"keycard":  {"issue a user a new key card, or print their latest key-card letter", runKeycard},
 	"version":  {"print the version", runVersion},
 }
 

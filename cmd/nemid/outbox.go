@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/nemid-dk/nemid/internal/ca/keys"
-	"github.com/nemid-dk/nemid/internal/clock"
 	"github.com/nemid-dk/nemid/internal/outbox"
 	"github.com/nemid-dk/nemid/internal/store"
 )
@@ -48,34 +45,6 @@ func runOutbox(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("unknown outbox command %q: want list or show", args[0])
 	}
 	return cmd.run(ctx, args[1:], out)
-}
-
-// openOutbox opens the store and the master key the messages are sealed
-// under. close releases both.
-func (c *common) openOutbox(ctx context.Context) (o *outbox.Outbox, closeAll func(), err error) {
-	if c.pkcs11.Module != "" || c.pkcs11.TokenLabel != "" {
-		return nil, nil, errors.New("the outbox is sealed under the master key file, and this installation keeps its keys in a PKCS#11 token: a master key in the token is not supported by the outbox yet")
-	}
-	st, err := c.openExistingStore(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	mk, err := keys.LoadMasterKeyFile(c.masterKeyPath())
-	if errors.Is(err, os.ErrNotExist) {
-		st.Close()
-		return nil, nil, fmt.Errorf("no master key at %s: the outbox cannot be read without the key it is sealed under", c.masterKeyPath())
-	}
-	if err != nil {
-		st.Close()
-		return nil, nil, err
-	}
-	o, err = outbox.New(st, mk, clock.Real{})
-	if err != nil {
-		mk.Close()
-		st.Close()
-		return nil, nil, err
-	}
-	return o, func() { mk.Close(); st.Close() }, nil
 }
 
 // channelName names the simulated channel a kind of message went by.

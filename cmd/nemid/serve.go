@@ -50,7 +50,12 @@ are re-signed, and every CRL and OCSP answer is re-signed before half its
 validity has passed. Work left unpublished by a crash is resumed at start.
 
 On an empty data directory it first initialises a preprod CA (as
-`+"`nemid init`"+` would), so that `+"`nemid serve`"+` alone starts a working local system.`)
+`+"`nemid init`"+` would), so that `+"`nemid serve`"+` alone starts a working local system.
+
+--demo registers three demo users (fictitious people) when the installation
+has no users yet, and prints each one's NemID number, temporary password and
+where the key card is (`+"`nemid keycard print NEMID`"+`, `+"`nemid outbox show ID`"+`);
+on later starts it says that they exist and how to see them.`)
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
@@ -61,6 +66,7 @@ On an empty data directory it first initialises a preprod CA (as
 	tlsListen := fs.String("tls-listen", "127.0.0.1:8443", `HTTPS listen address of the PID/RID-CPR services ("off": not served)`)
 	crlValidity := fs.Duration("crl-validity", ca.DefaultCRLValidity, "nextUpdate - thisUpdate of every CRL (at most 240h)")
 	ocspValidity := fs.Duration("ocsp-validity", ca.DefaultOCSPValidity, "nextUpdate - thisUpdate of every OCSP response (at most 240h)")
+	demo := fs.Bool("demo", false, "register three demo users if there are no users yet, and print their NemID numbers and temporary passwords")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -106,10 +112,19 @@ On an empty data directory it first initialises a preprod CA (as
 		if err := ca.Initialise(ctx, st, kb, clock.Real{}, cfg); err != nil && !errors.Is(err, ca.ErrAlreadyInitialised) {
 			return err
 		}
+		// As nemid init does: a token gets its master key for the users' data.
+		if _, err := kb.masterKey(ctx, true); err != nil {
+			return err
+		}
 	}
 	a, err := ca.Open(ctx, st, kb, clock.Real{})
 	if err != nil {
 		return err
+	}
+	if *demo {
+		if err := createDemoUsers(ctx, st, kb, a, out); err != nil {
+			return fmt.Errorf("--demo: %w", err)
+		}
 	}
 	metrics := prometheus.NewRegistry()
 	publisher, err := a.NewPublisher(ca.PublishConfig{CRLValidity: *crlValidity, OCSPValidity: *ocspValidity, Log: log, Registerer: metrics})

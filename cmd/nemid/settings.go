@@ -114,12 +114,31 @@ func (c *common) openStore(ctx context.Context) (store.Store, error) {
 	return store.Open(ctx, c.database, c.data)
 }
 
+// keyring is where an installation's keys live: the back-end of the CA
+// keys, and the operator master key that seals the users' data (the key
+// vault's outer layer, auth's MAC key, the outbox). With a master key file
+// the file's key is both the CA keys' seal and the master key; with a
+// PKCS#11 token the master key is an AES key in the token, labelled
+// pkcs11MasterKeyLabel, next to the CA keys.
+type keyring struct {
+	keys.Backend
+	file  *keys.FileMasterKey // nil with PKCS#11
+	token *keys.PKCS11Backend // nil with a master key file
+}
+
+// pkcs11MasterKeyLabel labels the master key in a PKCS#11 token.
+const pkcs11MasterKeyLabel = "nemid-master"
+
 // keyBackend opens where the CA keys live. create makes the master key file
-// when it does not exist yet (only `nemid init` does that).
-func (c *common) keyBackend(create bool) (keys.Backend, error) {
+// when it does not exist yet (only a first initialisation does that).
+func (c *common) keyBackend(create bool) (*keyring, error) {
 	if c.pkcs11.Module != "" || c.pkcs11.TokenLabel != "" {
 		c.pkcs11.PIN = os.Getenv("NEMID_PKCS11_PIN")
-		return keys.NewPKCS11Backend(c.pkcs11)
+		token, err := keys.NewPKCS11Backend(c.pkcs11)
+		if err != nil {
+			return nil, err
+		}
+		return &keyring{Backend: token, token: token}, nil
 	}
 	path := c.masterKeyPath()
 	if create {
@@ -140,7 +159,43 @@ func (c *common) keyBackend(create bool) (keys.Backend, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(c.keyDir(), 0o700); err != nil {
+		mk.Close()
 		return nil, err
 	}
-	return keys.NewFileBackend(c.keyDir(), mk), nil
+	return &keyring{Backend: keys.NewFileBackend(c.keyDir(), mk), file: mk}, nil
+}
+
+// masterKey returns the master key that seals the users' data. In a
+// PKCS#11 token it is made on first need when create is set: by `nemid
+// init` for a new installation, and by the first command that seals
+// something (registering a user) for an installation made before the
+// token held one. Commands that only open what is sealed pass create
+// false: with no master key there is nothing sealed to open. The key stays
+// usable until the keyring is closed.
+func (k *keyring) masterKey(ctx context.Context, create bool) (keys.MasterKey, error) {
+	if k.file != nil {
+		return k.file, nil
+	}
+	mk, err := k.token.LoadMasterKey(ctx, pkcs11MasterKeyLabel)
+	if !errors.Is(err, keys.ErrKeyNotFound) {
+		return mk, err
+	}
+	if !create {
+		return nil, fmt.Errorf("the PKCS#11 token holds no master key %q yet, so nothing has been sealed under one: it is made by `nemid init` and by the first `nemid user create`", pkcs11MasterKeyLabel)
+	}
+	mk, err = k.token.GenerateMasterKey(ctx, pkcs11MasterKeyLabel)
+	if errors.Is(err, keys.ErrKeyExists) {
+		// Another process made it meanwhile: use that one.
+		return k.token.LoadMasterKey(ctx, pkcs11MasterKeyLabel)
+	}
+	return mk, err
+}
+
+// Close closes the back-end and wipes the master key file's key.
+func (k *keyring) Close() error {
+	err := k.Backend.Close()
+	if k.file != nil {
+		k.file.Close()
+	}
+	return err
 }
