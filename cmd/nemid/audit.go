@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -15,28 +14,13 @@ import (
 	"github.com/nemid-dk/nemid/internal/store"
 )
 
-var auditCommands = map[string]command{
-	"verify": {"check the whole hash chain and name the first changed, removed or reordered entry", runAuditVerify},
-	"head":   {"print the chain's head (SEQ:HASH), to record somewhere safe", runAuditHead},
-	"list":   {"list audit entries, oldest first", runAuditList},
-}
-
-func runAudit(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(out, "Usage: nemid audit <verify|head|list> [flags]   (nemid audit <command> -h for its flags)")
-		for _, n := range []string{"verify", "head", "list"} {
-			fmt.Fprintf(out, "  %-7s %s\n", n, auditCommands[n].summary)
-		}
-		if len(args) == 0 {
-			return errors.New("no audit command given")
-		}
-		return nil
-	}
-	cmd, ok := auditCommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown audit command %q: want verify, head or list", args[0])
-	}
-	return cmd.run(ctx, args[1:], out)
+var auditCommands = commandGroup{
+	name: "audit",
+	subcommands: []command{
+		{"verify", "check the whole hash chain and name the first changed, removed or reordered entry", runAuditVerify},
+		{"head", "print the chain's head (SEQ:HASH), to record somewhere safe", runAuditHead},
+		{"list", "list audit entries, oldest first", runAuditList},
+	},
 }
 
 // recordAudit appends the entry for an operation that has already been

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -23,29 +24,14 @@ import (
 	"github.com/nemid-dk/nemid/oces"
 )
 
-var caCommands = map[string]command{
-	"issue":  {"issue an OCES certificate (poces, moces, voces, foces)", runIssue},
-	"revoke": {"revoke a certificate (final; there is no hold)", runRevoke},
-	"list":   {"list issued certificates", runList},
-	"export": {"write the root, issuing CA and OCSP responder certificates as PEM", runExport},
-}
-
-func runCA(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(out, "Usage: nemid ca <issue|revoke|list|export> [flags]   (nemid ca <command> -h for its flags)")
-		for _, n := range []string{"issue", "revoke", "list", "export"} {
-			fmt.Fprintf(out, "  %-7s %s\n", n, caCommands[n].summary)
-		}
-		if len(args) == 0 {
-			return errors.New("no ca command given")
-		}
-		return nil
-	}
-	cmd, ok := caCommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown ca command %q: want issue, revoke, list or export", args[0])
-	}
-	return cmd.run(ctx, args[1:], out)
+var caCommands = commandGroup{
+	name: "ca",
+	subcommands: []command{
+		{"issue", "issue an OCES certificate (poces, moces, voces, foces)", runIssue},
+		{"revoke", "revoke a certificate (final; there is no hold)", runRevoke},
+		{"list", "list issued certificates", runList},
+		{"export", "write the root, issuing CA and OCSP responder certificates as PEM", runExport},
+	},
 }
 
 // openAuthority opens the store, the key back-end and the CA. close releases all three.
@@ -177,20 +163,9 @@ comes from the flags, never from the CSR. Existing files are never overwritten.`
 	}
 	defer kb.Close()
 	if req.CSR == nil {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
+		if req.PublicKey, err = writeNewKey(*keyOut); err != nil {
 			return err
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return err
-		}
-		// The key is on disk before the certificate exists, so a crash can
-		// never leave a certificate whose key nobody has.
-		if err := writeNewFile(*keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-			return err
-		}
-		req.PublicKey = key.Public()
 	}
 	issued, err := a.Issue(ctx, req)
 	if err != nil {
@@ -411,6 +386,25 @@ func writeNewFile(path string, data []byte, mode os.FileMode) error {
 		return err
 	}
 	return f.Close()
+}
+
+// writeNewKey makes a new RSA-2048 key, writes it (PKCS #8, PEM) to a new
+// file of mode 0600 and returns its public key. Call it before issuing a
+// certificate for the key: the key is on disk before the certificate
+// exists, so a crash can never leave a certificate whose key nobody has.
+func writeNewKey(path string) (crypto.PublicKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeNewFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	return key.Public(), nil
 }
 
 // replaceFile writes path atomically (temp file and rename).

@@ -398,12 +398,7 @@ func TestBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRunner(t)
 			r.dir = dir
-			res := r.fail(c.args...)
-			for _, w := range c.want {
-				if !strings.Contains(res.stderr, w) {
-					t.Errorf("stderr does not mention %q:\n%s", w, res)
-				}
-			}
+			r.failSaying(c.args, c.want...)
 			for _, f := range c.noFiles {
 				if _, err := os.Lstat(path(f)); err == nil {
 					t.Errorf("%s was written", f)
@@ -606,17 +601,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"version", "-h"}, []string{"nemid version"}},
 	}
 	for _, c := range cases {
-		res := r.run(c.args...)
-		both := res.stdout + res.stderr
-		if res.code != 0 {
-			t.Errorf("want exit 0:\n%s", res)
-			continue
-		}
-		for _, w := range c.want {
-			if !strings.Contains(both, w) {
-				t.Errorf("usage does not mention %q:\n%s", w, res)
-			}
-		}
+		r.help(c.args, c.want...)
 	}
 	if out := r.ok("version"); !regexp.MustCompile(`^nemid \S+\n$`).MatchString(out) {
 		t.Errorf("nemid version printed %q", out)
@@ -635,10 +620,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"serve", "--log-level", "loud"}, "--log-level"},
 	}
 	for _, c := range bad {
-		res := r.fail(c.args...)
-		if !strings.Contains(res.stderr, c.want) {
-			t.Errorf("stderr does not mention %q:\n%s", c.want, res)
-		}
+		r.failSaying(c.args, c.want)
 	}
 }
 

@@ -13,9 +13,13 @@ import (
 	"github.com/nemid-dk/nemid/oces"
 )
 
-var cprCommands = map[string]command{
-	"link": {"record which CPR number a PID or RID belongs to", runCPRLink},
-	"show": {"show the CPR number a PID or RID is linked to", runCPRShow},
+var cprCommands = commandGroup{
+	name: "cpr",
+	subcommands: []command{
+		{"link", "record which CPR number a PID or RID belongs to", runCPRLink},
+		{"show", "show the CPR number a PID or RID is linked to", runCPRShow},
+	},
+	about: cprAbout,
 }
 
 // cprAbout says what these commands are for, in every help text.
@@ -23,25 +27,6 @@ const cprAbout = `The PID/RID-CPR services answer from these links. Until user r
 exists (and writes them), these commands are the operator's test tools:
 link the PID of a POCES, or the RID of a MOCES, certificate from
 ` + "`nemid ca issue`" + ` to a test CPR number. A link is never changed or removed.`
-
-func runCPR(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(out, "Usage: nemid cpr <link|show> [flags]   (nemid cpr <command> -h for its flags)")
-		for _, n := range []string{"link", "show"} {
-			fmt.Fprintf(out, "  %-5s %s\n", n, cprCommands[n].summary)
-		}
-		fmt.Fprintln(out, "\n"+cprAbout)
-		if len(args) == 0 {
-			return errors.New("no cpr command given")
-		}
-		return nil
-	}
-	cmd, ok := cprCommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown cpr command %q: want link or show", args[0])
-	}
-	return cmd.run(ctx, args[1:], out)
-}
 
 // identityFlags are the ways to name an identity that has a CPR number.
 type identityFlags struct{ pid, rid, cvr string }

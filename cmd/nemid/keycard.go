@@ -14,13 +14,12 @@ import (
 	"github.com/nemid-dk/nemid/internal/store"
 )
 
-var keycardCommands = map[string]command{
-	"new":   {"issue a new key card (a letter in the outbox); --revoke-current for a lost card", runKeycardNew},
-	"print": {"print the user's latest key-card letter from the outbox, or write its PDF", runKeycardPrint},
-}
-
-func runKeycard(ctx context.Context, args []string, out io.Writer) error {
-	return runGroup(ctx, "keycard", keycardCommands, []string{"new", "print"}, args, out)
+var keycardCommands = commandGroup{
+	name: "keycard",
+	subcommands: []command{
+		{"new", "issue a new key card (a letter in the outbox); --revoke-current for a lost card", runKeycardNew},
+		{"print", "print the user's latest key-card letter from the outbox, or write its PDF", runKeycardPrint},
+	},
 }
 
 // newKeyCardView is `nemid keycard new --json`.
@@ -74,15 +73,11 @@ is revoked at once and the new card is used from the next logon.
 			*reason = "the current card was lost"
 		}
 	}
-	s, err := c.openServices(ctx)
+	s, u, err := c.openUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	u, err := s.resolveUser(ctx, id)
-	if err != nil {
-		return err
-	}
 	before, err := s.auth().KeyCards(ctx, u.NemID)
 	if err != nil {
 		return err
@@ -165,15 +160,11 @@ a letter for a card since revoked, is said so on stderr.
 			return fmt.Errorf("--pdf: %w", err)
 		}
 	}
-	s, err := c.openServices(ctx)
+	s, u, err := c.openUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	u, err := s.resolveUser(ctx, id)
-	if err != nil {
-		return err
-	}
 	summary, err := latestLetter(ctx, s.outbox(), u.NemID, letters.KeyCardSubject)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("the SIMULATED outbox holds no key-card letter for NemID %s (issue a card with nemid keycard new)", u.NemID)

@@ -10,30 +10,35 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 )
 
-// command is one subcommand.
+// command is one command or subcommand: its name, a one-line summary for
+// the usage that lists it, and what runs it with the arguments after its
+// name.
 type command struct {
+	name    string
 	summary string
 	run     func(ctx context.Context, args []string, out io.Writer) error
 }
 
-var commands = map[string]command{
-	"init":     {"create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
-	"ca":       {"issue, revoke, list and export certificates", runCA},
-	"serve":    {"start the servers: HTTP (health, metrics, CA certificates, CRLs, OCSP), LDAP, PID/RID-CPR over HTTPS", runServe},
-	"params":   {"sign and verify NemID client parameter sets (as a service provider)", runParams},
-	"response": {"validate a NemID client response (as a service provider): signature, chain, revocation, identity", runResponse},
-	"sp":       {"register, list, show and disable service providers", runSP},
-	"cpr":      {"link PIDs and RIDs to CPR numbers (the operator's test tool)", runCPR},
-	"audit":    {"verify, list and take the head of the tamper-evident audit log", runAudit},
-	"outbox":   {"read the SIMULATED post and SMS outbox: letters with temporary passwords and key cards", runOutbox},
-	"user":     {"register users, show, list, block, unblock them and reset their passwords", runUser},
-	"keycard":  {"issue a user a new key card, or print their latest key-card letter", runKeycard},
-	"version":  {"print the version", runVersion},
+// commands are nemid's commands, in the order its usage lists them: set up
+// and run the installation, its CA, its users, its service providers, its
+// audit log.
+var commands = []command{
+	{"init", "create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
+	{"serve", "start the servers: HTTP (health, metrics, CA certificates, CRLs, OCSP), LDAP, PID/RID-CPR over HTTPS", runServe},
+	{"ca", "issue, revoke, list and export certificates", caCommands.run},
+	{"user", "register users, show, list, block, unblock them and reset their passwords", userCommands.run},
+	{"keycard", "issue a user a new key card, or print their latest key-card letter", keycardCommands.run},
+	{"outbox", "read the SIMULATED post and SMS outbox: letters with temporary passwords and key cards", outboxCommands.run},
+	{"sp", "register, list, show and disable service providers", spCommands.run},
+	{"cpr", "link PIDs and RIDs to CPR numbers (the operator's test tool)", cprCommands.run},
+	{"params", "sign and verify NemID client parameter sets (as a service provider)", paramsCommands.run},
+	{"response", "validate a NemID client response (as a service provider): signature, chain, revocation, identity", responseCommands.run},
+	{"audit", "verify, list and take the head of the tamper-evident audit log", auditCommands.run},
+	{"version", "print the version", runVersion},
 }
 
 func main() {
@@ -56,7 +61,7 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	cmd, ok := commands[args[0]]
+	cmd, ok := findCommand(commands, args[0])
 	if !ok {
 		usage(os.Stderr)
 		return fmt.Errorf("unknown command %q", args[0])
@@ -67,15 +72,85 @@ func dispatch(ctx context.Context, args []string, out io.Writer) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "Usage: nemid <command> [flags]   (nemid <command> -h for its flags)")
 	fmt.Fprintln(w, "\nCommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
-	}
+	printCommands(w, commands)
 	fmt.Fprintln(w, "\nEvery flag can also be set as NEMID_<FLAG> (e.g. NEMID_DATA) or in a --config file.")
+}
+
+// commandGroup is a command made of subcommands, `nemid <name> <subcommand>
+// [flags]`, such as `nemid ca issue`.
+type commandGroup struct {
+	name string
+	// subcommands are listed in this order in the group's usage.
+	subcommands []command
+	// about, if not "", follows the list in the group's usage.
+	about string
+}
+
+// run runs the subcommand args[0] names. Without a subcommand, or with -h
+// or --help, it prints the group's usage; without one, that is an error
+// too.
+func (g *commandGroup) run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		g.usage(out)
+		if len(args) == 0 {
+			return fmt.Errorf("no %s command given", g.name)
+		}
+		return nil
+	}
+	cmd, ok := findCommand(g.subcommands, args[0])
+	if !ok {
+		return fmt.Errorf("unknown %s command %q: want %s", g.name, args[0], orList(commandNames(g.subcommands)))
+	}
+	return cmd.run(ctx, args[1:], out)
+}
+
+func (g *commandGroup) usage(w io.Writer) {
+	names := commandNames(g.subcommands)
+	sub, ref := "<"+strings.Join(names, "|")+">", "<command>"
+	if len(names) == 1 {
+		sub, ref = names[0], names[0]
+	}
+	fmt.Fprintf(w, "Usage: nemid %s %s [flags]   (nemid %s %s -h for its flags)\n", g.name, sub, g.name, ref)
+	printCommands(w, g.subcommands)
+	if g.about != "" {
+		fmt.Fprintln(w, "\n"+strings.TrimSpace(g.about))
+	}
+}
+
+// printCommands lists commands with their summaries, one a line.
+func printCommands(w io.Writer, cmds []command) {
+	width := 0
+	for _, c := range cmds {
+		width = max(width, len(c.name))
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
+	}
+}
+
+func findCommand(cmds []command, name string) (command, bool) {
+	for _, c := range cmds {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+func commandNames(cmds []command) []string {
+	names := make([]string, len(cmds))
+	for i, c := range cmds {
+		names[i] = c.name
+	}
+	return names
+}
+
+// orList joins names as a sentence does: "a", "a or b", "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // version is set at build time with -ldflags "-X main.version=…".

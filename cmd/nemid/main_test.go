@@ -151,6 +151,35 @@ func (r *runner) fail(args ...string) result {
 	return res
 }
 
+// failSaying runs the binary like fail and checks that stderr mentions
+// each of want. It returns the result for further checks.
+func (r *runner) failSaying(args []string, want ...string) result {
+	r.t.Helper()
+	res := r.fail(args...)
+	for _, w := range want {
+		if !strings.Contains(res.stderr, w) {
+			r.t.Errorf("stderr does not mention %q:\n%s", w, res)
+		}
+	}
+	return res
+}
+
+// help runs a command that prints usage (-h, --help) and checks that it
+// exits 0 and that the usage, on stdout or stderr, mentions each of want.
+func (r *runner) help(args []string, want ...string) {
+	r.t.Helper()
+	res := r.run(args...)
+	if res.code != 0 {
+		r.t.Errorf("want exit 0:\n%s", res)
+		return
+	}
+	for _, w := range want {
+		if !strings.Contains(res.stdout+res.stderr, w) {
+			r.t.Errorf("usage does not mention %q:\n%s", w, res)
+		}
+	}
+}
+
 // tool runs another program (openssl, sqlite3) that must succeed.
 func tool(t testing.TB, name string, args ...string) string {
 	t.Helper()

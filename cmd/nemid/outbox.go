@@ -13,9 +13,13 @@ import (
 	"github.com/nemid-dk/nemid/internal/store"
 )
 
-var outboxCommands = map[string]command{
-	"list": {"list the messages in the SIMULATED outbox, newest first (no secrets)", runOutboxList},
-	"show": {"read one message: its text, and its PDF letter with --pdf FILE", runOutboxShow},
+var outboxCommands = commandGroup{
+	name: "outbox",
+	subcommands: []command{
+		{"list", "list the messages in the SIMULATED outbox, newest first (no secrets)", runOutboxList},
+		{"show", "read one message: its text, and its PDF letter with --pdf FILE", runOutboxShow},
+	},
+	about: outboxAbout,
 }
 
 // outboxAbout is said in every outbox help text: what the outbox is, and
@@ -25,27 +29,6 @@ letters (temporary passwords, key cards) and text messages are not posted
 or sent, but kept in the database, their text and PDF sealed under the
 master key, for the operator to read here. A real post or SMS adapter would
 replace the simulated channel and deliver them instead.`
-
-func runOutbox(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(out, "Usage: nemid outbox <list|show> [flags]   (nemid outbox <command> -h for its flags)")
-		fmt.Fprintln(out)
-		fmt.Fprintln(out, outboxAbout)
-		fmt.Fprintln(out)
-		for _, n := range []string{"list", "show"} {
-			fmt.Fprintf(out, "  %-5s %s\n", n, outboxCommands[n].summary)
-		}
-		if len(args) == 0 {
-			return errors.New("no outbox command given")
-		}
-		return nil
-	}
-	cmd, ok := outboxCommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown outbox command %q: want list or show", args[0])
-	}
-	return cmd.run(ctx, args[1:], out)
-}
 
 // channelName names the simulated channel a kind of message went by.
 func channelName(o *outbox.Outbox, k outbox.Kind) string {

@@ -17,27 +17,12 @@ import (
 	"github.com/nemid-dk/nemid/ooapi"
 )
 
-var paramsCommands = map[string]command{
-	"sign":   {"build and sign a client parameter set; prints its JSON", runParamsSign},
-	"verify": {"check a parameter set as NemID does and explain every problem", runParamsVerify},
-}
-
-func runParams(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(out, "Usage: nemid params <sign|verify> [flags]   (nemid params <command> -h for its flags)")
-		for _, n := range []string{"sign", "verify"} {
-			fmt.Fprintf(out, "  %-7s %s\n", n, paramsCommands[n].summary)
-		}
-		if len(args) == 0 {
-			return errors.New("no params command given")
-		}
-		return nil
-	}
-	cmd, ok := paramsCommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown params command %q: want sign or verify", args[0])
-	}
-	return cmd.run(ctx, args[1:], out)
+var paramsCommands = commandGroup{
+	name: "params",
+	subcommands: []command{
+		{"sign", "build and sign a client parameter set; prints its JSON", runParamsSign},
+		{"verify", "check a parameter set as NemID does and explain every problem", runParamsVerify},
+	},
 }
 
 // paramList is a repeatable --param NAME=VALUE flag.

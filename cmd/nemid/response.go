@@ -19,19 +19,11 @@ import (
 	"github.com/nemid-dk/nemid/ooapi/xmldsig"
 )
 
-func runResponse(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(out, "Usage: nemid response verify [flags] FILE   (nemid response verify -h for its flags)")
-		fmt.Fprintln(out, "  verify  validate a NemID client response as a service provider does; prints the identity as JSON")
-		if len(args) == 0 {
-			return errors.New("no response command given")
-		}
-		return nil
-	}
-	if args[0] != "verify" {
-		return fmt.Errorf("unknown response command %q: want verify", args[0])
-	}
-	return runResponseVerify(ctx, args[1:], out)
+var responseCommands = commandGroup{
+	name: "response",
+	subcommands: []command{
+		{"verify", "validate a NemID client response FILE as a service provider does; prints the identity as JSON", runResponseVerify},
+	},
 }
 
 // Default LDAP servers of the partitioned-CRL check (spec §8.1); ours is

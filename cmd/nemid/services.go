@@ -47,6 +47,20 @@ func (c *common) openServices(ctx context.Context) (*services, error) {
 	return &services{st: st, ca: a, keys: kb, reg: reg}, nil
 }
 
+// openUser opens the services and finds the user an ID names, for a
+// command on one user. The caller closes s.
+func (c *common) openUser(ctx context.Context, id string) (s *services, u auth.User, err error) {
+	s, err = c.openServices(ctx)
+	if err != nil {
+		return nil, auth.User{}, err
+	}
+	if u, err = s.resolveUser(ctx, id); err != nil {
+		s.Close()
+		return nil, auth.User{}, err
+	}
+	return s, u, nil
+}
+
 // newRegistration builds the registration service over an open store, key
 // back-end and CA (`nemid serve --demo` has them open already). The CA has
 // opened, so the token is the installation's own: the master key may be

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -27,34 +25,18 @@ import (
 
 	"github.com/nemid-dk/nemid/internal/audit"
 	"github.com/nemid-dk/nemid/internal/ca"
-	"github.com/nemid-dk/nemid/internal/clock"
 	"github.com/nemid-dk/nemid/internal/store"
 	"github.com/nemid-dk/nemid/oces"
 )
 
-var spCommands = map[string]command{
-	"register": {"register a service provider: its name, origins, VOCES certificate and CPR rights", runSPRegister},
-	"list":     {"list the registered service providers", runSPList},
-	"show":     {"show one service provider", runSPShow},
-	"disable":  {"disable a service provider (final)", runSPDisable},
-}
-
-func runSP(ctx context.Context, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(out, "Usage: nemid sp <register|list|show|disable> [flags]   (nemid sp <command> -h for its flags)")
-		for _, n := range []string{"register", "list", "show", "disable"} {
-			fmt.Fprintf(out, "  %-9s %s\n", n, spCommands[n].summary)
-		}
-		if len(args) == 0 {
-			return errors.New("no sp command given")
-		}
-		return nil
-	}
-	cmd, ok := spCommands[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown sp command %q: want register, list, show or disable", args[0])
-	}
-	return cmd.run(ctx, args[1:], out)
+var spCommands = commandGroup{
+	name: "sp",
+	subcommands: []command{
+		{"register", "register a service provider: its name, origins, VOCES certificate and CPR rights", runSPRegister},
+		{"list", "list the registered service providers", runSPList},
+		{"show", "show one service provider", runSPShow},
+		{"disable", "disable a service provider (final)", runSPDisable},
+	},
 }
 
 // stringList is a flag that may be given several times.
@@ -378,26 +360,13 @@ func checkOurCertificate(ctx context.Context, st store.Store, file string, cert 
 // issuance and such a revocation go to the audit log as they happen; an
 // issuance the log could not record fails the registration too.
 func issueAndRegister(ctx context.Context, c *common, st store.Store, sp store.ServiceProvider, cvr, org, certOut, keyOut string) (store.ServiceProvider, error) {
-	kb, err := c.keyBackend(false)
+	a, kb, err := c.loadAuthority(ctx, st)
 	if err != nil {
 		return sp, err
 	}
 	defer kb.Close()
-	a, err := ca.Open(ctx, st, kb, clock.Real{})
+	pub, err := writeNewKey(keyOut)
 	if err != nil {
-		return sp, err
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return sp, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return sp, err
-	}
-	// The key is on disk before the certificate exists, as in `nemid ca
-	// issue`: a crash never leaves a certificate whose key nobody has.
-	if err := writeNewFile(keyOut, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return sp, err
 	}
 	var issued *ca.Issued
@@ -427,7 +396,7 @@ func issueAndRegister(ctx context.Context, c *common, st store.Store, sp store.S
 	}
 	issued, err = a.Issue(ctx, ca.IssueRequest{
 		Subject:   oces.Request{Type: oces.VOCES, Name: sp.Name, CVR: cvr, Organization: org},
-		PublicKey: key.Public(),
+		PublicKey: pub,
 	})
 	if err != nil {
 		return sp, undo(err)
@@ -633,6 +602,24 @@ func findSP(ctx context.Context, st store.Store, target string) (store.ServicePr
 	return sp, err
 }
 
+// spIDWhat names the positional argument of the commands on one service
+// provider.
+const spIDWhat = "SPID or name of a service provider"
+
+// openSP opens the store and finds the service provider target names (as
+// findSP reads it), for a command on one service provider. The caller
+// closes st.
+func (c *common) openSP(ctx context.Context, target string) (st store.Store, sp store.ServiceProvider, err error) {
+	if st, err = c.openExistingStore(ctx); err != nil {
+		return nil, sp, err
+	}
+	if sp, err = findSP(ctx, st, target); err != nil {
+		st.Close()
+		return nil, sp, err
+	}
+	return st, sp, nil
+}
+
 func runSPShow(ctx context.Context, args []string, out io.Writer) error {
 	fs := newFlagSet("nemid sp show ID|NAME [--json]", `
 Shows one service provider, by SPID or by name (in any case): its status,
@@ -641,19 +628,15 @@ validity and whether it is revoked).`)
 	var c common
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print JSON for scripts")
-	target, err := parseWithTarget(fs, args, "SPID or name of a service provider")
+	target, err := parseWithTarget(fs, args, spIDWhat)
 	if err != nil {
 		return err
 	}
-	st, err := c.openExistingStore(ctx)
+	st, sp, err := c.openSP(ctx, target)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sp, err := findSP(ctx, st, target)
-	if err != nil {
-		return err
-	}
 	v := describeSP(ctx, st, sp, time.Now())
 	if *asJSON {
 		return writeJSON(out, v)
@@ -671,19 +654,15 @@ so that they never come to mean another SP. Disabling a disabled SP is no
 error and changes nothing.`)
 	var c common
 	c.register(fs)
-	target, err := parseWithTarget(fs, args, "SPID or name of a service provider")
+	target, err := parseWithTarget(fs, args, spIDWhat)
 	if err != nil {
 		return err
 	}
-	st, err := c.openExistingStore(ctx)
+	st, sp, err := c.openSP(ctx, target)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sp, err := findSP(ctx, st, target)
-	if err != nil {
-		return err
-	}
 	if sp.Disabled {
 		_, err := fmt.Fprintf(out, "Service provider %d (%s) was disabled already, at %s\n", sp.ID, sp.Name, sp.DisabledAt.Format(time.RFC3339))
 		return err

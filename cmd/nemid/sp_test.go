@@ -534,12 +534,7 @@ func TestSPBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRunner(t)
 			r.dir = dir
-			res := r.fail(c.args...)
-			for _, w := range c.want {
-				if !strings.Contains(res.stderr, w) {
-					t.Errorf("stderr does not mention %q:\n%s", w, res)
-				}
-			}
+			res := r.failSaying(c.args, c.want...)
 			for _, cpr := range []string{"3102701234", "0101701"} {
 				if strings.Contains(res.stderr, cpr) {
 					t.Errorf("stderr shows the CPR number:\n%s", res)
@@ -596,16 +591,7 @@ func TestSPHelp(t *testing.T) {
 		{[]string{"cpr", "show", "-h"}, []string{"Usage: nemid cpr show", "-pid", "-json", "test tools"}},
 	}
 	for _, c := range cases {
-		res := r.run(c.args...)
-		if res.code != 0 {
-			t.Errorf("want exit 0:\n%s", res)
-			continue
-		}
-		for _, w := range c.want {
-			if !strings.Contains(res.stdout+res.stderr, w) {
-				t.Errorf("usage does not mention %q:\n%s", w, res)
-			}
-		}
+		r.help(c.args, c.want...)
 	}
 	for _, args := range [][]string{{"sp"}, {"cpr"}} {
 		if res := r.fail(args...); !strings.Contains(res.stderr, "no "+args[0]+" command given") {

@@ -18,42 +18,16 @@ import (
 	"github.com/nemid-dk/nemid/internal/store"
 )
 
-var userCommands = map[string]command{
-	"create":         {"register a person: NemID number, temporary password, key card, key pair, POCES, letters", runUserCreate},
-	"show":           {"show a user: state, user-ids, key cards, certificates, letters, recent events", runUserShow},
-	"list":           {"list the users in the order they were registered", runUserList},
-	"block":          {"block (spærre) a NemID: revoke its certificate and destroy its key", runUserBlock},
-	"unblock":        {"lift a block", runUserUnblock},
-	"reset-password": {"give a user a new temporary password (a letter in the outbox)", runUserResetPassword},
-}
-
-var userCommandOrder = []string{"create", "show", "list", "block", "unblock", "reset-password"}
-
-func runUser(ctx context.Context, args []string, out io.Writer) error {
-	return runGroup(ctx, "user", userCommands, userCommandOrder, args, out)
-}
-
-// runGroup dispatches a command group (`nemid user …`, `nemid keycard …`).
-func runGroup(ctx context.Context, group string, cmds map[string]command, order, args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(out, "Usage: nemid %s <%s> [flags]   (nemid %s <command> -h for its flags)\n", group, strings.Join(order, "|"), group)
-		width := 0
-		for _, n := range order {
-			width = max(width, len(n))
-		}
-		for _, n := range order {
-			fmt.Fprintf(out, "  %-*s  %s\n", width, n, cmds[n].summary)
-		}
-		if len(args) == 0 {
-			return fmt.Errorf("no %s command given", group)
-		}
-		return nil
-	}
-	cmd, ok := cmds[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown %s command %q: want %s", group, args[0], strings.Join(order, ", "))
-	}
-	return cmd.run(ctx, args[1:], out)
+var userCommands = commandGroup{
+	name: "user",
+	subcommands: []command{
+		{"create", "register a person: NemID number, temporary password, key card, key pair, POCES, letters", runUserCreate},
+		{"show", "show a user: state, user-ids, key cards, certificates, letters, recent events", runUserShow},
+		{"list", "list the users in the order they were registered", runUserList},
+		{"block", "block (spærre) a NemID: revoke its certificate and destroy its key", runUserBlock},
+		{"unblock", "lift a block", runUserUnblock},
+		{"reset-password", "give a user a new temporary password (a letter in the outbox)", runUserResetPassword},
+	},
 }
 
 // userIDWhat names the positional argument of the commands on one user.
@@ -312,15 +286,11 @@ state changes.
 	if *nEvents < 0 {
 		return fmt.Errorf("--events %d: must not be negative", *nEvents)
 	}
-	s, err := c.openServices(ctx)
+	s, u, err := c.openUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	u, err := s.resolveUser(ctx, id)
-	if err != nil {
-		return err
-	}
 	v, err := s.describeUser(ctx, u, *showCPR, *nEvents)
 	if err != nil {
 		return err
@@ -573,15 +543,11 @@ key pair and certificate.
 	if strings.TrimSpace(*reason) == "" {
 		return errors.New("--reason must not be empty")
 	}
-	s, err := c.openServices(ctx)
+	s, u, err := c.openUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	u, err := s.resolveUser(ctx, id)
-	if err != nil {
-		return err
-	}
 	before, err := s.goodCertificates(ctx, u.NemID)
 	if err != nil {
 		return err
@@ -624,15 +590,11 @@ a new secret), whose activation makes a new key pair and certificate.
 	if strings.TrimSpace(*reason) == "" {
 		return errors.New("--reason must not be empty")
 	}
-	s, err := c.openServices(ctx)
+	s, u, err := c.openUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	u, err := s.resolveUser(ctx, id)
-	if err != nil {
-		return err
-	}
 	if err := s.reg.Unblock(ctx, operator(), u.NemID, *reason); err != nil {
 		if errors.Is(err, auth.ErrNotAllowed) {
 			return fmt.Errorf("NemID %s was not unblocked: %w", u.NemID, err)
@@ -695,15 +657,11 @@ makes a new key pair and certificate and revokes the old certificate.
 	if err != nil {
 		return err
 	}
-	s, err := c.openServices(ctx)
+	s, u, err := c.openUser(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	u, err := s.resolveUser(ctx, id)
-	if err != nil {
-		return err
-	}
 	pw, validUntil, err := s.reg.ResetPassword(ctx, operator(), u.NemID)
 	if err != nil {
 		if errors.Is(err, auth.ErrNotAllowed) {
