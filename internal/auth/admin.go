@@ -251,6 +251,12 @@ func (s *Service) withdrawTemporaryPassword(ctx context.Context, userID int64, m
 // NemID must be unblocked first (ErrNotAllowed). The password is returned
 // in clear, once, for printing.
 func (s *Service) ResetPassword(ctx context.Context, actor Actor, userID string) (string, time.Time, error) {
+	return s.ResetPasswordWith(ctx, actor, userID, CredentialChange{})
+}
+
+// ResetPasswordWith is ResetPassword with change done as part of it:
+// change.Prepare before the transaction, change.Apply inside it.
+func (s *Service) ResetPasswordWith(ctx context.Context, actor Actor, userID string, change CredentialChange) (string, time.Time, error) {
 	if !actor.valid() {
 		return "", time.Time{}, fmt.Errorf("auth: reset password: actor %q: want system, user:… or operator:…", actor)
 	}
@@ -260,6 +266,9 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, userID string)
 	}
 	pw, mac, err := s.newTemporaryPassword(u.NemID)
 	if err != nil {
+		return "", time.Time{}, err
+	}
+	if err := change.prepare(ctx, userFromStore(u)); err != nil {
 		return "", time.Time{}, err
 	}
 	now := s.clock.Now()
@@ -280,7 +289,10 @@ func (s *Service) ResetPassword(ctx context.Context, actor Actor, userID string)
 		locked.ChallengeSeq++
 		locked.TempMAC, locked.TempExpiresAt, locked.TempUsedAt = mac, now.Add(s.limits.TemporaryPassword), time.Time{}
 		u = locked
-		return s.writeUser(tx, locked, events)
+		if err := s.writeUser(tx, locked, events); err != nil {
+			return err
+		}
+		return change.apply(tx, userFromStore(locked))
 	})
 	if err != nil {
 		return "", time.Time{}, err

@@ -225,6 +225,11 @@ func (s *Service) checkPassword(ctx context.Context, u store.User, password stri
 // ErrInvalidCredentials. A check made void by a reset or a lock-out in
 // between does not count.
 func (s *Service) wrongPassword(ctx context.Context, c claim) error {
+	// The caller may have gone while the hash was checked: the wrong
+	// password is counted all the same, or cancelling right after the check
+	// would be a way to guess without being counted.
+	ctx, cancel := withoutCancel(ctx)
+	defer cancel()
 	var (
 		result error
 		events []store.UserEvent

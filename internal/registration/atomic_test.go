@@ -17,6 +17,7 @@ import (
 	"github.com/nemid-dk/nemid/internal/audit"
 	"github.com/nemid-dk/nemid/internal/auth"
 	"github.com/nemid-dk/nemid/internal/ca"
+	"github.com/nemid-dk/nemid/internal/keyvault"
 	"github.com/nemid-dk/nemid/internal/registration"
 	"github.com/nemid-dk/nemid/internal/store"
 )
@@ -111,11 +112,26 @@ func TestCredentialChangesAreAtomic(t *testing.T) {
 		t.Run("re-key after a reset", func(t *testing.T) {
 			r := e.register(t, "")
 			e.activate(t, r.User.NemID, r.TemporaryPassword, "Sommer2026", r.Card)
+			// The reset revokes the certificate and destroys the key in its
+			// own transaction: failing at either step changes nothing.
+			for _, op := range []string{"RevokeCertificate", "DestroyVaultKey"} {
+				before := tableCounts(t, db, e.database)
+				if _, _, err := e.faulty(t, op).ResetPassword(ctx, auth.OperatorActor("test"), r.User.NemID); !errors.Is(err, errInjected) {
+					t.Fatalf("ResetPassword failing after %s: %v", op, err)
+				}
+				sameCounts(t, "a reset failing after "+op, before, tableCounts(t, db, e.database))
+				if !e.signs(t, r.User.ID, "Sommer2026", r.Certificate) {
+					t.Errorf("after a reset failing at %s the key no longer signs", op)
+				}
+				if c := e.currentCertificate(t, r.User.NemID); !c.Equal(r.Certificate) {
+					t.Errorf("after a reset failing at %s the certificate changed", op)
+				}
+			}
 			temp, _, err := e.svc.ResetPassword(ctx, auth.OperatorActor("test"), r.User.NemID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, op := range []string{"ReplaceVaultKey", "InsertUserCertificate", "RevokeCertificate"} {
+			for _, op := range []string{"ReplaceVaultKey", "InsertUserCertificate"} {
 				f := e.logon(t, r.User.NemID, temp, r.Card)
 				before := tableCounts(t, db, e.database)
 				if _, err := e.faulty(t, op).Activate(ctx, f.ID, temp, "Vinter2026", ""); !errors.Is(err, errInjected) {
@@ -127,11 +143,13 @@ func TestCredentialChangesAreAtomic(t *testing.T) {
 				delete(before, "crl_partitions")
 				delete(after, "crl_partitions")
 				sameCounts(t, "an activation failing after "+op, before, after)
-				if c := e.currentCertificate(t, r.User.NemID); !c.Equal(r.Certificate) {
-					t.Errorf("after a failure at %s the certificate changed", op)
+				// The reset left no certificate and no key; the failed
+				// activation made none.
+				if _, err := e.svc.Certificate(ctx, r.User.NemID); !errors.Is(err, registration.ErrNoCertificate) {
+					t.Errorf("after a failure at %s: certificate %v", op, err)
 				}
-				if key, _ := e.svc.Vault().ActiveKey(ctx, r.User.ID); key.Version != 1 {
-					t.Errorf("after a failure at %s the key is version %d", op, key.Version)
+				if _, err := e.svc.Vault().ActiveKey(ctx, r.User.ID); !errors.Is(err, keyvault.ErrNoKey) {
+					t.Errorf("after a failure at %s: active key %v", op, err)
 				}
 				if u := mustResolve(t, e, r.User.NemID); u.State != auth.StateAwaitingActivation {
 					t.Errorf("after a failure at %s the user is %s", op, u.State)

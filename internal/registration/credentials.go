@@ -32,6 +32,11 @@ import (
 // does not keep it), which is the point of wrapping it under the password.
 type keyChange struct {
 	s *Service
+	// rekey allows a new key pair when the key does not open: only an
+	// activation (after the operator's reset) may re-key, never a password
+	// change, or a NemID unblocked after a keyCompromise block would get a
+	// new certificate without the operator's reset.
+	rekey bool
 	// rewrap is the re-wrapped active key, on the re-wrap path.
 	rewrap *store.VaultKey
 	// next and cert are the new key and its certificate, on the re-key path.
@@ -54,6 +59,8 @@ func (k *keyChange) prepare(ctx context.Context, u auth.User, verified, newPassw
 		// ErrCorrupt above all: a key that does not authenticate is never
 		// replaced silently.
 		return err
+	case !k.rekey:
+		return fmt.Errorf("%w: the signing key needs the operator's password reset and a new activation", ErrNoKeyPair)
 	case u.PID == "":
 		return ErrNoKeyPair
 	}
@@ -155,7 +162,7 @@ func certificatesRevoked(actor string, u auth.User, certs []store.Certificate, r
 // temporaryPassword must be the one the logon began with
 // (auth.ErrWrongTemporaryPassword otherwise; nothing changes).
 func (s *Service) Activate(ctx context.Context, flowID, temporaryPassword, newPassword, alias string) (*auth.Flow, error) {
-	k := &keyChange{s: s}
+	k := &keyChange{s: s, rekey: true}
 	flow, err := s.auth.ActivateWith(ctx, flowID, temporaryPassword, newPassword, alias, auth.CredentialChange{
 		Prepare: func(ctx context.Context, u auth.User) error { return k.prepare(ctx, u, temporaryPassword, newPassword) },
 		Apply:   k.apply,
@@ -241,8 +248,36 @@ func (s *Service) Unblock(ctx context.Context, actor auth.Actor, userID, reason 
 // The vault key stays wrapped under the old password, which nobody can give
 // any more: the next activation replaces it and its certificate (see
 // Activate).
+//
+// A reset means the old password is no longer to be trusted (a reset often
+// follows a compromise): in the same transaction the user's key is
+// destroyed and their good certificates are revoked (superseded), so the
+// old password can sign nothing from then on. The activation with the new
+// temporary password makes a new key pair and certificate.
 func (s *Service) ResetPassword(ctx context.Context, actor auth.Actor, userID string) (string, time.Time, error) {
-	return s.auth.ResetPassword(ctx, actor, userID)
+	var (
+		user    auth.User
+		revoked []store.Certificate
+	)
+	pw, until, err := s.auth.ResetPasswordWith(ctx, actor, userID, auth.CredentialChange{
+		Apply: func(tx store.AuthTx, u auth.User) error {
+			user = u
+			now := s.clock.Now()
+			var err error
+			if revoked, err = revokeUserCertificates(tx, u.ID, "", now, ca.ReasonSuperseded); err != nil {
+				return err
+			}
+			if _, err := tx.DestroyVaultKey(u.ID, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			return nil
+		},
+	})
+	if err == nil {
+		who, _ := auditActor(actor, user.ID, user.NemID)
+		s.appendAudit(ctx, certificatesRevoked(who, user, revoked, ca.ReasonSuperseded)...)
+	}
+	return pw, until, err
 }
 
 // NewKeyCard issues a new key card (auth.IssueKeyCard), whose letter goes

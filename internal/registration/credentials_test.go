@@ -2,6 +2,7 @@ package registration_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/rsa"
 	"errors"
 	"testing"
@@ -125,6 +126,14 @@ func TestResetReactivation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// From the reset on, the old password signs nothing (a reset often
+		// follows a compromise) and the old certificate is revoked.
+		if _, err := e.svc.Sign(ctx, r.User.ID, "Sommer2026", make([]byte, 32), crypto.SHA256); !errors.Is(err, keyvault.ErrNoKey) {
+			t.Errorf("Sign with the old password after the reset: %v, want no key", err)
+		}
+		if c, err := e.st.Certificate(ctx, r.Certificate.SerialNumber.Text(16)); err != nil || c.Status != store.StatusRevoked {
+			t.Errorf("right after the reset the old certificate is %s (%v), want revoked", c.Status, err)
+		}
 		e.activate(t, r.User.NemID, temp, "Vinter2026", r.Card)
 
 		old, err := e.st.Certificate(ctx, r.Certificate.SerialNumber.Text(16))
@@ -212,6 +221,7 @@ func TestBlock(t *testing.T) {
 
 		// Reasons other than the user's two are refused, changing nothing.
 		r := e.register(t, "")
+		e.activate(t, r.User.NemID, r.TemporaryPassword, "Sommer2026", r.Card)
 		before := tableCounts(t, e.db(t), e.database)
 		if err := e.svc.Block(ctx, auth.OperatorActor("test"), r.User.NemID, "x", ca.ReasonSuperseded); err == nil {
 			t.Fatal("Block with reason superseded was accepted")
@@ -224,6 +234,12 @@ func TestBlock(t *testing.T) {
 		}
 		if err := e.svc.Unblock(ctx, auth.OperatorActor("test"), r.User.NemID, "identified"); err != nil {
 			t.Fatal(err)
+		}
+		// A password change right after the unblock does not re-key: only an
+		// activation after the operator's reset does.
+		changed := e.logon(t, r.User.NemID, "Sommer2026", r.Card).ID
+		if err := e.svc.ChangePassword(ctx, changed, "Sommer2026", "Efteraar2026"); !errors.Is(err, registration.ErrNoKeyPair) {
+			t.Errorf("ChangePassword after an unblock: %v, want ErrNoKeyPair", err)
 		}
 		temp, _, err := e.svc.ResetPassword(ctx, auth.OperatorActor("test"), r.User.NemID)
 		if err != nil {
