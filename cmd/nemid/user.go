@@ -642,9 +642,10 @@ Gives the user a new temporary password, in a letter in the SIMULATED
 outbox: the personal password is removed, so the NemID works only through
 the new temporary password until the user activates it again (spec 10.2).
 A reset also ends a quarantine, a lock or a revocation for wrong codes; a
-blocked NemID must be unblocked first. The key in the vault is wrapped
-under the old password, which nobody can give any more: the activation
-makes a new key pair and certificate and revokes the old certificate.
+blocked NemID must be unblocked first. At once, the user's key in the
+vault is destroyed and the certificate revoked (superseded): whoever knows
+the old password can sign nothing from then on. The activation with the
+new temporary password makes a new key pair and certificate.
 
 --print also prints the temporary password, a secret shown once.
 
