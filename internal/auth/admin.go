@@ -362,6 +362,26 @@ func (s *Service) Unlock(ctx context.Context, actor Actor, userID, reason string
 	})
 }
 
+// MaxReason is the longest reason an operator or user may give for a state
+// change or a new key card, in bytes.
+const MaxReason = 150
+
+// checkReason refuses a reason the event log and the audit log cannot hold
+// as written: too long, not UTF-8, or with a control character (a line
+// break in a reason would otherwise be refused by the audit log after the
+// change had been made, and the event lost from it).
+func checkReason(reason string) error {
+	switch {
+	case len(reason) > MaxReason:
+		return fmt.Errorf("%w: the reason is %d bytes long; at most %d are allowed", ErrInvalidReason, len(reason), MaxReason)
+	case !utf8.ValidString(reason):
+		return fmt.Errorf("%w: the reason is not valid UTF-8", ErrInvalidReason)
+	case strings.IndexFunc(reason, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return fmt.Errorf("%w: the reason holds a control character (write it on one line)", ErrInvalidReason)
+	}
+	return nil
+}
+
 // changeState runs one operator state change in a transaction holding the
 // user, records its event and audits it.
 func (s *Service) changeState(ctx context.Context, actor Actor, userID, action string, also CredentialChange,
@@ -388,6 +408,9 @@ func (s *Service) changeState(ctx context.Context, actor Actor, userID, action s
 			return err
 		}
 		if event, err = change(&locked, events, now); err != nil {
+			return err
+		}
+		if err := checkReason(event.Reason); err != nil {
 			return err
 		}
 		if err := s.writeUser(tx, locked, []store.UserEvent{event}); err != nil {

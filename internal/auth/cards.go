@@ -99,6 +99,9 @@ func (s *Service) IssueKeyCard(ctx context.Context, actor Actor, userID string, 
 	if !actor.valid() {
 		return nil, fmt.Errorf("auth: issue key card: actor %q: want system, user:… or operator:…", actor)
 	}
+	if err := checkReason(reason); err != nil {
+		return nil, err
+	}
 	u, err := s.resolve(ctx, userID)
 	if err != nil {
 		return nil, err

@@ -93,6 +93,9 @@ var (
 	// ErrNotAllowed: the user's state does not allow the operation (e.g.
 	// resetting the password of a blocked user); the message says why.
 	ErrNotAllowed = errors.New("auth: not allowed in the user's state")
+	// ErrInvalidReason: a reason for a state change or a key card that the
+	// logs cannot hold as written (too long, a control character).
+	ErrInvalidReason = errors.New("auth: invalid reason")
 	// ErrLetter: the letter carrying a new secret could not be queued; the
 	// secret was withdrawn, so nothing usable is left without its letter.
 	ErrLetter = errors.New("auth: the letter could not be queued; the new secret was withdrawn")

@@ -287,6 +287,11 @@ func TestBlockUnblock(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A reason the logs cannot hold is refused, changing nothing.
+		wantErr(t, "a reason with a line break", e.svc.Block(bg, auth.UserActor(id), id, "lost\nmy card"), auth.ErrInvalidReason)
+		if u, _ := e.svc.Resolve(bg, id); u.State != auth.StateActive {
+			t.Fatalf("after a refused block the user is %s", u.State)
+		}
 		if err := e.svc.Block(bg, auth.UserActor(id), id, "lost my card"); err != nil {
 			t.Fatal(err)
 		}
