@@ -59,6 +59,11 @@ func (k *keyChange) prepare(ctx context.Context, u auth.User, verified, newPassw
 		// ErrCorrupt above all: a key that does not authenticate is never
 		// replaced silently.
 		return err
+	case !k.rekey && errors.Is(err, keyvault.ErrWrongPassword):
+		// auth verified this password a moment ago, and a reset destroys
+		// the key rather than leaving it under an old password: another
+		// change re-wrapped it in between.
+		return fmt.Errorf("%w: the password was changed meanwhile", keyvault.ErrConflict)
 	case !k.rekey:
 		return fmt.Errorf("%w: the signing key needs the operator's password reset and a new activation", ErrNoKeyPair)
 	case u.PID == "":
