@@ -303,3 +303,43 @@ func (s *Service) changePassword(ctx context.Context, u store.User, current, new
 	}
 	return result
 }
+
+// UseFlow uses up a done logon flow for the one signature it allows (the
+// logon or sign response): the flow must be done, within StepValidity,
+// and its user still active. A second use is AUTH009, an expired flow
+// CAN003; a user blocked, locked or quarantined meanwhile is refused with
+// the code a new logon would get (AUTH004, AUTH005, AUTH007). Nothing is signed on a flow that this
+// has not returned for.
+func (s *Service) UseFlow(ctx context.Context, flowID string) (User, error) {
+	f0, err := s.openFlow(ctx, flowID)
+	if err != nil {
+		return User{}, err
+	}
+	var u store.User
+	err = s.st.UpdateAuth(ctx, func(tx store.AuthTx) error {
+		var err error
+		if u, err = tx.LockUser(f0.UserID); err != nil {
+			return err
+		}
+		f, err := tx.LockLogonFlow(f0.IDHash)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if err := flowStepRefusal(f, store.FlowDone, now); err != nil {
+			return err
+		}
+		if err := stateRefusal(u, now); err != nil {
+			return err
+		}
+		if u.State != StateActive {
+			return refuse(ooapi.AUTH009, "the user is "+string(u.State)+", not active")
+		}
+		f.Step = store.FlowUsed
+		return tx.UpdateLogonFlow(f)
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return userFromStore(u), nil
+}

@@ -420,3 +420,42 @@ func TestActivationTimesOut(t *testing.T) {
 		wantCode(t, "the temporary password after a timed-out activation", err, ooapi.AUTH008)
 	})
 }
+
+// TestUseFlowOnce: a done flow allows one signature; a flow not done, used
+// already, expired, or of a user blocked meanwhile allows none.
+func TestUseFlowOnce(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.register(t, "")
+		e.activate(t, r, "Sommer2026")
+
+		started, err := e.svc.StartLogon(ctx, r.User.NemID, "Sommer2026")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.UseFlow(ctx, started.ID)
+		wantCode(t, "UseFlow before the code", err, ooapi.AUTH009)
+
+		f := e.logon(t, r.User.NemID, "Sommer2026")
+		u, err := e.svc.UseFlow(ctx, f.ID)
+		if err != nil || u.NemID != r.User.NemID {
+			t.Fatalf("UseFlow = %+v, %v", u, err)
+		}
+		_, err = e.svc.UseFlow(ctx, f.ID)
+		wantCode(t, "UseFlow twice", err, ooapi.AUTH009)
+		_, err = e.svc.UseFlow(ctx, "no-such-flow")
+		wantCode(t, "UseFlow of an unknown flow", err, ooapi.SRV006)
+
+		late := e.logon(t, r.User.NemID, "Sommer2026")
+		e.clock.Advance(auth.DefaultStepValidity)
+		_, err = e.svc.UseFlow(ctx, late.ID)
+		wantCode(t, "UseFlow after the step validity", err, ooapi.CAN003)
+
+		blocked := e.logon(t, r.User.NemID, "Sommer2026")
+		if err := e.svc.Block(ctx, auth.OperatorActor("test"), r.User.NemID, "lost card"); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.UseFlow(ctx, blocked.ID)
+		wantCode(t, "UseFlow of a user blocked meanwhile", err, ooapi.AUTH005)
+	})
+}

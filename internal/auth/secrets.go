@@ -27,9 +27,9 @@ import (
 // macKeyName names the sealed MAC key in the auth_secrets table.
 const macKeyName = "otp-mac-v1"
 
-// macKeyAAD binds the sealed MAC key to its purpose (keys.MasterKey asks
-// every user of the master key for a distinct prefix).
-const macKeyAAD = "nemid auth secret v1\x00" + macKeyName
+// secretAAD binds a sealed installation secret to its name (keys.MasterKey
+// asks every user of the master key for a distinct prefix).
+const secretAAD = "nemid auth secret v1\x00"
 
 // Domain separation of the two things the key MACs.
 const (
@@ -37,42 +37,44 @@ const (
 	tempMACPrefix = "nemid temporary password v1\x00"
 )
 
-// secretStore is what loadMACKey needs of the store.
-type secretStore interface {
+// SecretStore is what InstallationSecret needs of the store.
+type SecretStore interface {
 	AuthSecret(ctx context.Context, name string) ([]byte, error)
 	CreateAuthSecret(ctx context.Context, name string, sealed []byte, at time.Time) ([]byte, error)
 }
 
-// loadMACKey returns the installation's MAC key, creating and storing it
-// (sealed) the first time. Concurrent first starts agree on one key: the
-// store keeps the first one written.
-func loadMACKey(ctx context.Context, st secretStore, mk keys.MasterKey, now time.Time) ([]byte, error) {
-	sealed, err := st.AuthSecret(ctx, macKeyName)
+// InstallationSecret returns the installation's 32-byte secret of that
+// name (the key-card MAC key here; the remember-user-id key of
+// internal/idp), creating and storing it, sealed by the master key, the
+// first time. Concurrent first starts agree on one key: the store keeps the
+// first one written.
+func InstallationSecret(ctx context.Context, st SecretStore, mk keys.MasterKey, name string, now time.Time) ([]byte, error) {
+	sealed, err := st.AuthSecret(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		key := make([]byte, 32)
 		if _, err := rand.Read(key); err != nil {
-			return nil, fmt.Errorf("auth: MAC key: %w", err)
+			return nil, fmt.Errorf("auth: secret %s: %w", name, err)
 		}
-		mine, err := mk.Seal(key, []byte(macKeyAAD))
+		mine, err := mk.Seal(key, []byte(secretAAD+name))
 		clear(key)
 		if err != nil {
-			return nil, fmt.Errorf("auth: sealing the MAC key: %w", err)
+			return nil, fmt.Errorf("auth: sealing secret %s: %w", name, err)
 		}
-		sealed, err = st.CreateAuthSecret(ctx, macKeyName, mine, now)
+		sealed, err = st.CreateAuthSecret(ctx, name, mine, now)
 		if err != nil {
 			return nil, err
 		}
 	} else if err != nil {
 		return nil, err
 	}
-	key, err := mk.Open(sealed, []byte(macKeyAAD))
+	key, err := mk.Open(sealed, []byte(secretAAD+name))
 	if err != nil {
 		// Fail closed: with another master key every stored code would
 		// simply be wrong, and users would be locked out one by one.
-		return nil, fmt.Errorf("auth: the stored MAC key does not open with this master key: %w", err)
+		return nil, fmt.Errorf("auth: the stored secret %s does not open with this master key: %w", name, err)
 	}
 	if len(key) != 32 {
-		return nil, errors.New("auth: the stored MAC key has the wrong length")
+		return nil, fmt.Errorf("auth: the stored secret %s has the wrong length", name)
 	}
 	return key, nil
 }

@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	macKey, err := loadMACKey(ctx, cfg.Store, cfg.MasterKey, cfg.Clock.Now())
+	macKey, err := InstallationSecret(ctx, cfg.Store, cfg.MasterKey, macKeyName, cfg.Clock.Now())
 	if err != nil {
 		return nil, err
 	}

@@ -292,15 +292,18 @@ func (s *Service) NewKeyCard(ctx context.Context, actor auth.Actor, userID strin
 	return s.auth.IssueKeyCard(ctx, actor, userID, revokeCurrent, reason)
 }
 
-// Sign signs digest (made with hash) with the user's vault key, unwrapped
-// with password normalised as auth normalises passwords
-// (auth.NormalizePassword). userID is the internal user id (auth.User.ID).
-// The caller must have authenticated the user with two factors first; the
-// vault does not count wrong passwords. Each signature, or refusal, is
-// audited.
-func (s *Service) Sign(ctx context.Context, userID int64, password string, digest []byte, hash crypto.Hash) ([]byte, error) {
-	sig, err := s.vault.Sign(ctx, userID, auth.NormalizePassword(password), digest, hash)
-	subject := audit.User(strconv.FormatInt(userID, 10))
+// Sign signs digest (made with hash) with the key of the user who logged
+// on in flowID, unwrapped with password normalised as auth normalises
+// passwords (auth.NormalizePassword). The flow must be a done two-factor
+// logon (auth.Service.UseFlow), and the signature uses it up: one flow,
+// one signature. Each signature, or refusal, is audited.
+func (s *Service) Sign(ctx context.Context, flowID, password string, digest []byte, hash crypto.Hash) ([]byte, error) {
+	u, err := s.auth.UseFlow(ctx, flowID)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := s.vault.Sign(ctx, u.ID, auth.NormalizePassword(password), digest, hash)
+	subject := audit.User(strconv.FormatInt(u.ID, 10))
 	e := audit.Entry{Actor: subject, Action: audit.Sign, Subject: subject, Outcome: audit.Success,
 		Detail: map[string]string{"hash": hash.String()}}
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/nemid-dk/nemid/internal/registration"
 	"github.com/nemid-dk/nemid/internal/store"
 	"github.com/nemid-dk/nemid/oces"
+	"github.com/nemid-dk/nemid/ooapi"
 )
 
 // TestActivation: the first logon with the temporary password and a code
@@ -128,7 +130,7 @@ func TestResetReactivation(t *testing.T) {
 		}
 		// From the reset on, the old password signs nothing (a reset often
 		// follows a compromise) and the old certificate is revoked.
-		if _, err := e.svc.Sign(ctx, r.User.ID, "Sommer2026", make([]byte, 32), crypto.SHA256); !errors.Is(err, keyvault.ErrNoKey) {
+		if _, err := e.svc.Vault().Sign(ctx, r.User.ID, auth.NormalizePassword("Sommer2026"), make([]byte, 32), crypto.SHA256); !errors.Is(err, keyvault.ErrNoKey) {
 			t.Errorf("Sign with the old password after the reset: %v, want no key", err)
 		}
 		if c, err := e.st.Certificate(ctx, r.Certificate.SerialNumber.Text(16)); err != nil || c.Status != store.StatusRevoked {
@@ -207,7 +209,7 @@ func TestBlock(t *testing.T) {
 			if err != nil || c.Status != store.StatusRevoked || c.Reason != int(reason) {
 				t.Errorf("after a block (%s) the certificate is %s with reason %d (%v)", reason, c.Status, c.Reason, err)
 			}
-			if _, err := e.svc.Sign(ctx, r.User.ID, "Sommer2026", make([]byte, 32), 5); !errors.Is(err, keyvault.ErrNoKey) {
+			if _, err := e.svc.Vault().Sign(ctx, r.User.ID, auth.NormalizePassword("Sommer2026"), make([]byte, 32), 5); !errors.Is(err, keyvault.ErrNoKey) {
 				t.Errorf("Sign after a block: %v, want no key", err)
 			}
 			if _, err := e.svc.Certificate(ctx, r.User.NemID); !errors.Is(err, registration.ErrNoCertificate) {
@@ -326,4 +328,45 @@ func TestConcurrentPasswordChanges(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSignUsesTheFlow: a signature needs a done two-factor logon, and each
+// logon gives one; a wrong password with a done flow signs nothing.
+func TestSignUsesTheFlow(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		r := e.register(t, "")
+		e.activate(t, r.User.NemID, r.TemporaryPassword, "Sommer2026", r.Card)
+		digest := sha256.Sum256([]byte("the document"))
+
+		f := e.logon(t, r.User.NemID, "Sommer2026", r.Card)
+		sig, err := e.svc.Sign(ctx, f.ID, "SOMMER2026", digest[:], crypto.SHA256)
+		if err != nil {
+			t.Fatalf("Sign with a done flow: %v", err)
+		}
+		if err := rsa.VerifyPKCS1v15(r.Certificate.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig); err != nil {
+			t.Fatalf("the signature does not verify with the certificate: %v", err)
+		}
+		if _, err := e.svc.Sign(ctx, f.ID, "Sommer2026", digest[:], crypto.SHA256); !isCode(err, ooapi.AUTH009) {
+			t.Errorf("a second Sign on one flow: %v, want AUTH009", err)
+		}
+
+		started, err := e.svc.Auth().StartLogon(ctx, r.User.NemID, "Sommer2026")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Sign(ctx, started.ID, "Sommer2026", digest[:], crypto.SHA256); !isCode(err, ooapi.AUTH009) {
+			t.Errorf("Sign before the code: %v, want AUTH009", err)
+		}
+
+		f = e.logon(t, r.User.NemID, "Sommer2026", r.Card)
+		if _, err := e.svc.Sign(ctx, f.ID, "Vinter2026", digest[:], crypto.SHA256); !errors.Is(err, keyvault.ErrWrongPassword) {
+			t.Errorf("Sign with another password: %v, want a wrong password", err)
+		}
+	})
+}
+
+func isCode(err error, want ooapi.Code) bool {
+	c, ok := auth.CodeOf(err)
+	return ok && c == want
 }

@@ -204,7 +204,7 @@ func (e *env) activate(t testing.TB, nemid, temporary, pw string, card *auth.Key
 func (e *env) signs(t testing.TB, userID int64, password string, cert *x509.Certificate) bool {
 	t.Helper()
 	digest := sha256.Sum256([]byte("the document"))
-	sig, err := e.svc.Sign(context.Background(), userID, password, digest[:], crypto.SHA256)
+	sig, err := e.svc.Vault().Sign(context.Background(), userID, auth.NormalizePassword(password), digest[:], crypto.SHA256)
 	if errors.Is(err, keyvault.ErrWrongPassword) {
 		return false
 	}

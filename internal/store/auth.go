@@ -142,6 +142,7 @@ const (
 	FlowOTP       FlowStep = "otp"      // waiting for the key-card code
 	FlowActivate  FlowStep = "activate" // waiting for the personal password
 	FlowDone      FlowStep = "done"
+	FlowUsed      FlowStep = "used" // done, and its one signature made
 	FlowCancelled FlowStep = "cancelled"
 	FlowFailed    FlowStep = "failed"
 )

@@ -207,7 +207,7 @@ func (t *authTx) KeyCodeMAC(card, key string) ([]byte, error) {
 
 func validFlowStep(s FlowStep) bool {
 	switch s {
-	case FlowOTP, FlowActivate, FlowDone, FlowCancelled, FlowFailed:
+	case FlowOTP, FlowActivate, FlowDone, FlowUsed, FlowCancelled, FlowFailed:
 		return true
 	}
 	return false

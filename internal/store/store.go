@@ -248,6 +248,8 @@ type Store interface {
 
 	UserLister // the operator's listing of users (userlist.go)
 
+	IdPStore // the JS client's flows (idp.go)
+
 	// Close releases the database.
 	Close() error
 }

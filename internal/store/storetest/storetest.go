@@ -100,6 +100,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"CredentialTx", testCredentialTx},
 		{"Users", testUsers},
 		{"UsersInvalid", testUsersInvalid},
+		{"IdPFlows", testIdPFlows},
+		{"IdPFlowsInvalid", testIdPFlowsInvalid},
+		{"IdPFlowsConcurrent", testIdPFlowsConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

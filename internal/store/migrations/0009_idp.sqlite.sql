@@ -1,0 +1,40 @@
+-- The JS client's flows (internal/idp) and the last step of a logon flow.
+-- Keep in step with 0009_idp.postgres.sql.
+
+-- One row per run of the JS client, from the SP's parameters to the
+-- response. The flow's secret is held by the browser only; the row keeps
+-- its SHA-256 and, sealed under a key derived from the secret, what the
+-- later steps need (the auth flow's secret, the password that unwraps the
+-- user's key). Rows end at step 'ended' and are deleted after expiry.
+CREATE TABLE idp_flows (
+    id_hash    TEXT    PRIMARY KEY CHECK (length(id_hash) = 64),
+    sp_id      BIGINT  NOT NULL REFERENCES service_providers (id),
+    origin     TEXT    NOT NULL CHECK (origin <> ''),
+    mode       TEXT    NOT NULL CHECK (mode IN ('lmt', 'std')),
+    parameters TEXT    NOT NULL,
+    step       TEXT    NOT NULL CHECK (step IN ('credentials', 'otp', 'activate', 'ended')),
+    sealed     BLOB,
+    version    BIGINT  NOT NULL,
+    created_at BIGINT  NOT NULL,
+    updated_at BIGINT  NOT NULL,
+    expires_at BIGINT  NOT NULL
+);
+CREATE INDEX idp_flows_expires ON idp_flows (expires_at);
+
+-- A done logon flow signs once: the signature uses it up ('used').
+-- SQLite cannot change a CHECK constraint in place, so the table is rebuilt.
+CREATE TABLE logon_flows_v2 (
+    id_hash       TEXT    PRIMARY KEY CHECK (length(id_hash) = 64),
+    user_id       BIGINT  NOT NULL REFERENCES users (id),
+    step          TEXT    NOT NULL CHECK (step IN ('otp', 'activate', 'done', 'used', 'cancelled', 'failed')),
+    activation    BOOLEAN NOT NULL CHECK (activation IN (0, 1)), -- started with a temporary password
+    card_number   TEXT    NOT NULL,
+    key_number    TEXT    NOT NULL,
+    challenge_seq BIGINT  NOT NULL,
+    created_at    BIGINT  NOT NULL,
+    expires_at    BIGINT  NOT NULL
+);
+INSERT INTO logon_flows_v2 SELECT id_hash, user_id, step, activation, card_number, key_number, challenge_seq, created_at, expires_at FROM logon_flows;
+DROP TABLE logon_flows;
+ALTER TABLE logon_flows_v2 RENAME TO logon_flows;
+CREATE INDEX logon_flows_expires ON logon_flows (expires_at);
