@@ -56,13 +56,19 @@ const (
 	SPRegistered Action = "sp-registered"
 	// SPDisabled: a service provider agreement was disabled (final). [sp]
 	SPDisabled Action = "sp-disabled"
+	// ClientStart: the JS client received a service provider's parameters
+	// and started a flow, or refused them (with the code). [sp]
+	ClientStart Action = "client-start"
+	// ClientEnd: a JS-client flow ended — the response was delivered, or an
+	// error code (cancel, time-out, lock-out). [sp]
+	ClientEnd Action = "client-end"
 )
 
 // actions is the closed set, in the order the constants are documented.
 var actions = []Action{
 	Registration, Activation, LogonAttempt, OTPUse, Quarantine, Lock, Unlock, Block, Unblock,
 	PasswordReset, PasswordChange, KeycardIssued, KeycardRevoked, Sign,
-	CertificateIssued, CertificateRevoked, SPRegistered, SPDisabled,
+	CertificateIssued, CertificateRevoked, SPRegistered, SPDisabled, ClientStart, ClientEnd,
 }
 
 // Actions returns every action, for help texts and documentation.

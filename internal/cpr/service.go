@@ -20,11 +20,9 @@ package cpr
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -37,6 +35,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nemid-dk/nemid/internal/clock"
+	"github.com/nemid-dk/nemid/internal/spcheck"
 	"github.com/nemid-dk/nemid/internal/store"
 	"github.com/nemid-dk/nemid/oces"
 	wire "github.com/nemid-dk/nemid/ooapi/cpr"
@@ -44,8 +43,7 @@ import (
 
 // Store is what the service needs of the store.
 type Store interface {
-	ServiceProviderByCertificate(ctx context.Context, certSHA256 string) (store.ServiceProvider, error)
-	Certificate(ctx context.Context, serial string) (store.Certificate, error)
+	spcheck.Store
 	CPRLink(ctx context.Context, identity string) (store.CPRLink, error)
 	RecordCPRQuery(ctx context.Context, q store.CPRQuery) error
 	CPRQueryCounts(ctx context.Context, sp int64, identity string, since time.Time) (failedForIdentity, failedInAll int, err error)
@@ -107,8 +105,7 @@ type Config struct {
 // Service answers the PID-CPR and RID-CPR interfaces. It is a server.Role.
 type Service struct {
 	st      Store
-	roots   *x509.CertPool
-	issuing *x509.Certificate
+	sps     *spcheck.Checker
 	limits  Limits
 	clock   clock.Clock
 	log     *slog.Logger
@@ -129,10 +126,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cfg.Root)
 	s := &Service{
-		st: cfg.Store, roots: roots, issuing: cfg.Issuing, limits: cfg.Limits, clock: cfg.Clock, log: cfg.Log,
+		st: cfg.Store, sps: spcheck.New(cfg.Store, cfg.Root, cfg.Issuing, cfg.Clock), limits: cfg.Limits, clock: cfg.Clock, log: cfg.Log,
 		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nemid_cpr_answers_total",
 			Help: "PID-CPR and RID-CPR answers, by interface (pidxml, pidws, rid) and status code.",
@@ -193,48 +188,14 @@ func (s *Service) identify(r *http.Request) (caller, wire.StatusCode) {
 		return caller{}, wire.StatusMissingClientCert
 	}
 	peer := r.TLS.PeerCertificates
-	leaf := peer[0]
-	inter := x509.NewCertPool()
-	inter.AddCert(s.issuing)
-	for _, c := range peer[1:] {
-		inter.AddCert(c)
-	}
-	// ExtKeyUsageAny: a VOCES certificate carries no TLS client EKU, and
-	// NemID accepted VOCES certificates for exactly this.
-	if _, err := leaf.Verify(x509.VerifyOptions{
-		Roots: s.roots, Intermediates: inter, CurrentTime: s.clock.Now(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}); err != nil {
+	sp, err := s.sps.Identify(r.Context(), peer[0], peer[1:]...)
+	if errors.Is(err, spcheck.ErrRefused) {
 		s.log.Info("cpr: client certificate refused", "reason", err.Error())
 		return caller{}, wire.StatusNotAuthorizedForServiceLookup
 	}
-	sum := sha256.Sum256(leaf.Raw)
-	ctx := r.Context()
-	sp, err := s.st.ServiceProviderByCertificate(ctx, hex.EncodeToString(sum[:]))
-	if errors.Is(err, store.ErrNotFound) {
-		s.log.Info("cpr: client certificate belongs to no service provider", "serial", leaf.SerialNumber.Text(16))
-		return caller{}, wire.StatusNotAuthorizedForServiceLookup
-	}
 	if err != nil {
-		s.log.Error("cpr: looking up the service provider", "err", err)
+		s.log.Error("cpr: checking the client certificate", "err", err)
 		return caller{}, wire.StatusInternalError
-	}
-	if sp.Disabled {
-		s.log.Info("cpr: service provider is disabled", "sp", sp.ID)
-		return caller{}, wire.StatusNotAuthorizedForServiceLookup
-	}
-	// The chain ends in our root, so our CA issued the certificate and the
-	// store knows its status. One it does not know is refused: fail closed.
-	rec, err := s.st.Certificate(ctx, leaf.SerialNumber.Text(16))
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		s.log.Warn("cpr: a certificate chaining to our CA is not in the store", "sp", sp.ID, "serial", leaf.SerialNumber.Text(16))
-		return caller{}, wire.StatusNotAuthorizedForServiceLookup
-	case err != nil:
-		s.log.Error("cpr: reading the certificate status", "err", err)
-		return caller{}, wire.StatusInternalError
-	case rec.Status != store.StatusGood:
-		s.log.Info("cpr: the service provider's certificate is revoked", "sp", sp.ID)
-		return caller{}, wire.StatusNotAuthorizedForServiceLookup
 	}
 	return caller{sp: sp}, wire.StatusOK
 }
