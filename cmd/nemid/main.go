@@ -29,6 +29,7 @@ type command struct {
 var commands = []command{
 	{"init", "create the CA environment (root, issuing CA, OCSP responder) in a new data directory", runInit},
 	{"serve", "start the servers: HTTP (health, metrics, CA certificates, CRLs, OCSP), LDAP, PID/RID-CPR over HTTPS", runServe},
+	{"demo-sp", "run the example service provider (Demo-butikken): NemID logon, signing, evidence, PID-CPR match", runDemoSP},
 	{"ca", "issue, revoke, list and export certificates", caCommands.run},
 	{"user", "register users, show, list, block, unblock them and reset their passwords", userCommands.run},
 	{"keycard", "issue a user a new key card, or print their latest key-card letter", keycardCommands.run},

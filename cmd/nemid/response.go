@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nemid-dk/nemid/internal/ca"
+	"github.com/nemid-dk/nemid/internal/store"
 	"github.com/nemid-dk/nemid/oces"
 	"github.com/nemid-dk/nemid/ooapi"
 	"github.com/nemid-dk/nemid/ooapi/revocation"
@@ -178,6 +179,11 @@ func ourTrust(ctx context.Context, c *common) (*ooapi.Trust, error) {
 		return nil, err
 	}
 	defer st.Close()
+	return installationTrust(ctx, st)
+}
+
+// installationTrust is ourTrust on an open store.
+func installationTrust(ctx context.Context, st store.Store) (*ooapi.Trust, error) {
 	inst, err := st.Installation(ctx)
 	if err != nil {
 		return nil, err

@@ -12,10 +12,15 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/nemid-dk/nemid/internal/ca"
 	"github.com/nemid-dk/nemid/internal/clock"
+	"github.com/nemid-dk/nemid/internal/auth"
 	"github.com/nemid-dk/nemid/internal/cpr"
+	"github.com/nemid-dk/nemid/internal/demo"
+	"github.com/nemid-dk/nemid/internal/idp"
+	"github.com/nemid-dk/nemid/internal/registration"
 	"github.com/nemid-dk/nemid/internal/revocation"
 	"github.com/nemid-dk/nemid/internal/server"
 	"github.com/nemid-dk/nemid/internal/store"
@@ -55,7 +60,14 @@ On an empty data directory it first initialises a preprod CA (as
 --demo registers three demo users (fictitious people) when the installation
 has no users yet, and prints each one's NemID number, temporary password and
 where the key card is (`+"`nemid keycard print NEMID`"+`, `+"`nemid outbox show ID`"+`);
-on later starts it says that they exist and how to see them.`)
+on later starts it says that they exist and how to see them. It also runs the
+example service provider, Demo-butikken, on --demo-listen (registered on the
+first start, its VOCES and key kept in <data>/demo-sp/): open it in a browser
+and log on or sign through the NemID client.
+
+The NemID JavaScript client is served on the HTTP listener too: the launcher
+/launcher/lmt/<random> and /launcher/std/<random> that service providers
+frame, its API /launcher/api/*, and /launcher/ping (docs/idp.md).`)
 	var c common
 	c.register(fs)
 	listen := fs.String("listen", "127.0.0.1:8080", "HTTP listen address")
@@ -66,7 +78,8 @@ on later starts it says that they exist and how to see them.`)
 	tlsListen := fs.String("tls-listen", "127.0.0.1:8443", `HTTPS listen address of the PID/RID-CPR services ("off": not served)`)
 	crlValidity := fs.Duration("crl-validity", ca.DefaultCRLValidity, "nextUpdate - thisUpdate of every CRL (at most 240h)")
 	ocspValidity := fs.Duration("ocsp-validity", ca.DefaultOCSPValidity, "nextUpdate - thisUpdate of every OCSP response (at most 240h)")
-	demo := fs.Bool("demo", false, "register three demo users if there are no users yet, and print their NemID numbers and temporary passwords")
+	demoMode := fs.Bool("demo", false, "register three demo users if there are no users yet, and run the example service provider (see --demo-listen)")
+	demoListen := fs.String("demo-listen", "127.0.0.1:8090", "with --demo: listen address (and origin) of the example service provider, Demo-butikken")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -121,7 +134,7 @@ on later starts it says that they exist and how to see them.`)
 	if err != nil {
 		return err
 	}
-	if *demo {
+	if *demoMode {
 		if err := createDemoUsers(ctx, st, kb, a, out); err != nil {
 			return fmt.Errorf("--demo: %w", err)
 		}
@@ -143,6 +156,14 @@ on later starts it says that they exist and how to see them.`)
 	if err != nil {
 		return err
 	}
+	reg, err := newRegistration(ctx, st, kb, a)
+	if err != nil {
+		return err
+	}
+	client, err := newClientService(ctx, st, kb, reg, a, clk, log, metrics)
+	if err != nil {
+		return err
+	}
 	srv := server.New(server.Config{
 		Listen:   *listen,
 		Log:      log,
@@ -152,6 +173,7 @@ on later starts it says that they exist and how to see them.`)
 		&revocation.Publication{Root: a.Root(), Issuing: a.Issuing(), OCSP: a.OCSPResponder(), Since: a.Issuing().NotBefore},
 		&revocation.CRLHandler{CRLs: st, Clock: clk},
 		responder,
+		client,
 	)
 	addr, err := srv.Listen()
 	if err != nil {
@@ -188,6 +210,17 @@ on later starts it says that they exist and how to see them.`)
 		}
 	}
 
+	var shop *demo.Server
+	if *demoMode {
+		d := demoShop{listen: *demoListen, idpURL: "http://" + addr.String()}
+		if tlsAddr != nil {
+			d.cprURL = "https://" + tlsAddr.String()
+		}
+		if shop, err = d.start(ctx, &c, st, log, out); err != nil {
+			return fmt.Errorf("--demo: the example service provider: %w", err)
+		}
+	}
+
 	log.Info("nemid serving", "http", "http://"+addr.String(), "environment", a.Config().Environment,
 		"public_url", a.Config().PublicURL, "keys", kb.Describe(), "version", version)
 	fmt.Fprintf(out, "nemid is serving on http://%s (CA repository: %s/repository). Stop with Ctrl-C.\n", addr, strings.TrimRight(a.Config().PublicURL, "/"))
@@ -198,6 +231,10 @@ on later starts it says that they exist and how to see them.`)
 		log.Info("PID/RID-CPR services serving", "https", "https://"+tlsAddr.String(),
 			"certificate_not_after", cprServer.Certificate().Leaf.NotAfter)
 		fmt.Fprintf(out, "PID/RID-CPR services on https://%s (mutual TLS with a registered VOCES)\n", tlsAddr)
+	}
+	if shop != nil {
+		fmt.Fprintf(out, "The example service provider %s is on %s: open it, click \"Log på med nøglekort\", and log on as a demo user\n"+
+			"(user-id: the alias; password: the temporary one; key card: nemid keycard print <alias>).\n", demoShopName, shop.Origin())
 	}
 
 	// Run the roles together; the first to fail stops the others.
@@ -211,11 +248,15 @@ on later starts it says that they exist and how to see them.`)
 	}
 	start(srv.Serve)
 	start(publisher.Run)
+	start(func(ctx context.Context) error { return purgeFlows(ctx, client, reg.Auth(), log) })
 	if ldapServer != nil {
 		start(ldapServer.Serve)
 	}
 	if cprServer != nil {
 		start(cprServer.Serve)
+	}
+	if shop != nil {
+		start(shop.Serve)
 	}
 	var first error
 	for ; running > 0; running-- {
@@ -226,6 +267,40 @@ on later starts it says that they exist and how to see them.`)
 		cancel() // one role ending (cleanly only on shutdown) ends them all
 	}
 	return first
+}
+
+// newClientService builds the JS client's server side (the launcher).
+func newClientService(ctx context.Context, st store.Store, kb *keyring, reg *registration.Service, a *ca.Authority, clk clock.Clock, log *slog.Logger, metrics prometheus.Registerer) (*idp.Service, error) {
+	mk, err := kb.masterKey(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	return idp.New(ctx, idp.Config{Store: st, Registration: reg, Root: a.Root(), Issuing: a.Issuing(), MasterKey: mk,
+		Clock: clk, Log: log, Metrics: metrics})
+}
+
+// flowPurgeInterval is how often ended and abandoned flows are deleted.
+const flowPurgeInterval = time.Minute
+
+// purgeFlows deletes expired JS-client and logon flows until ctx ends. A
+// failed round is logged and retried at the next tick: stale rows harm
+// nothing but space.
+func purgeFlows(ctx context.Context, client *idp.Service, au *auth.Service, log *slog.Logger) error {
+	t := time.NewTicker(flowPurgeInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if _, err := client.Purge(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purging JS-client flows", "err", err)
+		}
+		if _, err := au.PurgeFlows(ctx, time.Hour); err != nil && ctx.Err() == nil {
+			log.Warn("purging logon flows", "err", err)
+		}
+	}
 }
 
 // newCPRServer builds the PID/RID-CPR services and their TLS listener. The

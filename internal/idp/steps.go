@@ -1,0 +1,554 @@
+package idp
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nemid-dk/nemid/internal/audit"
+	"github.com/nemid-dk/nemid/internal/auth"
+	"github.com/nemid-dk/nemid/internal/keyvault"
+	"github.com/nemid-dk/nemid/internal/registration"
+	"github.com/nemid-dk/nemid/internal/spcheck"
+	"github.com/nemid-dk/nemid/internal/store"
+	"github.com/nemid-dk/nemid/internal/web"
+	"github.com/nemid-dk/nemid/ooapi"
+	"github.com/nemid-dk/nemid/ooapi/xmldsig"
+)
+
+// request is every field a step of the client's API may carry
+// (docs/idp.md); each step reads its own.
+type request struct {
+	Parameters  string `json:"parameters"`
+	Origin      string `json:"origin"`
+	Mode        string `json:"mode"`
+	Flow        string `json:"flow"`
+	UserID      string `json:"userId"`
+	Password    string `json:"password"`
+	Remember    bool   `json:"remember"`
+	Code        string `json:"code"`
+	NewPassword string `json:"newPassword"`
+	Alias       string `json:"alias"`
+}
+
+// answer is what a step answers (docs/idp.md): the next step, a retry of
+// this one, or the end (done).
+type answer struct {
+	Step             string            `json:"step,omitempty"`
+	Flow             string            `json:"flow,omitempty"`
+	Language         string            `json:"language,omitempty"`
+	Texts            map[string]string `json:"texts,omitempty"`
+	SP               string            `json:"sp,omitempty"`
+	Action           string            `json:"action,omitempty"`
+	SignText         *signTextInfo     `json:"signText,omitempty"`
+	RememberedUserID string            `json:"rememberedUserId,omitempty"`
+	ShowRemember     bool              `json:"showRemember,omitempty"`
+	RememberChecked  bool              `json:"rememberChecked,omitempty"`
+	ShowCancel       *bool             `json:"showCancel,omitempty"`
+	TimeoutSeconds   int               `json:"timeoutSeconds,omitempty"`
+	Card             string            `json:"card,omitempty"`
+	Key              string            `json:"key,omitempty"`
+	AliasAllowed     bool              `json:"aliasAllowed,omitempty"`
+	Retry            string            `json:"retry,omitempty"`
+	Field            string            `json:"field,omitempty"`
+	Done             string            `json:"done,omitempty"`
+	Origin           string            `json:"origin,omitempty"`
+	Message          string            `json:"message,omitempty"`
+}
+
+type signTextInfo struct {
+	Format    string `json:"format"`
+	Monospace bool   `json:"monospace,omitempty"`
+}
+
+// errBadRequest marks a malformed API call (HTTP 400): not a user's
+// mistake but a client that does not speak the API.
+var errBadRequest = errors.New("idp: malformed request")
+
+// flowCtx is a flow loaded for a step.
+type flowCtx struct {
+	secret string
+	row    store.IdPFlow
+	ps     *ooapi.ParameterSet
+	lang   ooapi.Language
+	action string // "logon" or "sign"
+}
+
+// Parameter values the client acts on.
+const (
+	actionLogon = "logon"
+	actionSign  = "sign"
+)
+
+func (fc *flowCtx) param(name string) string { v, _ := fc.ps.Get(name); return v }
+
+func isTrue(v string) bool { return strings.EqualFold(v, "TRUE") }
+
+// languageOf is the flow's language: LANGUAGE if it names one, else Danish.
+func languageOf(ps *ooapi.ParameterSet) ooapi.Language {
+	v, _ := ps.Get(ooapi.ParamLanguage)
+	switch l := ooapi.Language(strings.ToUpper(v)); l {
+	case ooapi.EN, ooapi.KL:
+		return l
+	}
+	return ooapi.DA
+}
+
+func actionOf(ps *ooapi.ParameterSet) string {
+	if v, _ := ps.Get(ooapi.ParamClientFlow); strings.EqualFold(v, "OCESSIGN2") {
+		return actionSign
+	}
+	return actionLogon
+}
+
+// refusal ends a start whose parameters were refused: the code goes to the
+// page that posted them.
+func (s *Service) refusal(ctx context.Context, origin string, lang ooapi.Language, code ooapi.Code, sp int64, why string) *answer {
+	s.log.Info("idp: parameters refused", "code", code, "origin", origin, "sp", sp, "reason", why)
+	s.ends.WithLabelValues("none", string(code)).Inc()
+	subject, actor := "flow:refused", audit.System
+	if sp != 0 {
+		subject, actor = audit.ServiceProvider(sp), audit.ServiceProvider(sp)
+	}
+	s.appendAudit(ctx, audit.Entry{Actor: actor, Action: audit.ClientStart, Subject: subject, Outcome: audit.Refused,
+		Code: string(code), Detail: map[string]string{"origin": origin}})
+	return &answer{Done: encodeCode(code), Origin: origin, Message: web.CodeText(lang, code)}
+}
+
+func encodeCode(c ooapi.Code) string { return base64.StdEncoding.EncodeToString([]byte(c)) }
+
+// start takes the service provider's parameters and begins a flow.
+func (s *Service) start(ctx context.Context, req request) (*answer, error) {
+	if req.Mode != "lmt" && req.Mode != "std" {
+		return nil, errBadRequest
+	}
+	if req.Origin == "" || len(req.Origin) > 300 {
+		return nil, errBadRequest
+	}
+	ps, err := ooapi.ParseParameters([]byte(req.Parameters))
+	if err != nil {
+		var pe *ooapi.ParseError
+		code := ooapi.APP001
+		if errors.As(err, &pe) {
+			code = pe.Code
+		}
+		return s.refusal(ctx, req.Origin, ooapi.DA, code, 0, err.Error()), nil
+	}
+	lang := languageOf(ps)
+	if ps.Client() != ooapi.JSClient {
+		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "a CodeFile parameter set sent to the JS client"), nil
+	}
+	now := s.clock.Now()
+	if problems := ooapi.VerifyParameters(ps, now, ooapi.VerifyOptions{Origin: req.Origin, Location: s.loc}); len(problems) > 0 {
+		return s.refusal(ctx, req.Origin, lang, problems[0].Code, 0, problems[0].String()), nil
+	}
+	if f, _ := ps.Get(ooapi.ParamSignTextFormat); strings.EqualFold(f, "XML") || strings.EqualFold(f, "PDF") {
+		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGNTEXT_FORMAT "+f+" is not supported by this server yet: sign TEXT or HTML"), nil
+	}
+	certB64, _ := ps.Get(ooapi.ParamSPCert)
+	der, err := base64.StdEncoding.DecodeString(certB64)
+	var cert *x509.Certificate
+	if err == nil {
+		cert, err = x509.ParseCertificate(der)
+	}
+	if err != nil {
+		return s.refusal(ctx, req.Origin, lang, ooapi.SRV005, 0, "SP_CERT is not a certificate"), nil
+	}
+	sp, err := s.sps.Identify(ctx, cert)
+	if errors.Is(err, spcheck.ErrRefused) {
+		return s.refusal(ctx, req.Origin, lang, ooapi.SRV005, sp.ID, err.Error()), nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !containsString(sp.Origins, req.Origin) {
+		return s.refusal(ctx, req.Origin, lang, ooapi.APP007, sp.ID, "the page's origin is not registered for the service provider"), nil
+	}
+	if isTrue(valueOf(ps, ooapi.ParamPreventOTPCard)) {
+		// The key card is every user's only device here.
+		return s.refusal(ctx, req.Origin, lang, ooapi.AUTH019, sp.ID, "PREVENT_OTP_CARD and the key card is the only device"), nil
+	}
+
+	secret, idHash, err := newFlowSecret()
+	if err != nil {
+		return nil, err
+	}
+	row := store.IdPFlow{IDHash: idHash, SP: sp.ID, Origin: req.Origin, Mode: req.Mode, Parameters: req.Parameters,
+		Step: store.IdPCredentials, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.timeout)}
+	if err := s.st.InsertIdPFlow(ctx, row); err != nil {
+		return nil, err
+	}
+	action := actionOf(ps)
+	s.appendAudit(ctx, audit.Entry{Actor: audit.ServiceProvider(sp.ID), Action: audit.ClientStart, Subject: audit.ServiceProvider(sp.ID),
+		Outcome: audit.Success, Detail: map[string]string{"flow": flowRef(idHash), "action": action}})
+
+	showCancel := !(req.Mode == "std" && isTrue(valueOf(ps, ooapi.ParamDoNotShowCancel)))
+	a := &answer{Step: "credentials", Flow: secret, Origin: req.Origin, Language: strings.ToLower(string(lang)),
+		Texts: web.Texts(lang), SP: sp.Name, Action: action, ShowCancel: &showCancel,
+		TimeoutSeconds: int(s.timeout.Seconds())}
+	if token, ok := ps.Get(ooapi.ParamRememberUserID); ok {
+		a.ShowRemember = true
+		a.RememberChecked = !strings.EqualFold(valueOf(ps, ooapi.ParamRememberUserIDInitialStatus), "FALSE")
+		if nemid, ok := s.remember.user(token); ok {
+			a.RememberedUserID, a.RememberChecked = nemid, true
+		}
+	}
+	if action == actionSign {
+		a.SignText = &signTextInfo{Format: strings.ToLower(valueOr(ps, ooapi.ParamSignTextFormat, "TEXT")),
+			Monospace: isTrue(valueOf(ps, ooapi.ParamSignTextMonospaceFont))}
+	}
+	return a, nil
+}
+
+// parseStored reads the parameters a flow was started with.
+func parseStored(row store.IdPFlow) (*ooapi.ParameterSet, error) {
+	ps, err := ooapi.ParseParameters([]byte(row.Parameters))
+	if err != nil {
+		// They were accepted at the start: the stored row is damaged.
+		return nil, fmt.Errorf("idp: the stored parameters of flow %s: %w", flowRef(row.IDHash), err)
+	}
+	return ps, nil
+}
+
+func valueOf(ps *ooapi.ParameterSet, name string) string { v, _ := ps.Get(name); return v }
+
+func valueOr(ps *ooapi.ParameterSet, name, def string) string {
+	if v, ok := ps.Get(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// load reads the flow a step continues. A flow that is unknown, ended, at
+// another step or timed out ends the client with a code (the answer);
+// the error is for what could not be read.
+func (s *Service) load(ctx context.Context, secret string, want store.IdPStep) (*flowCtx, *answer, error) {
+	if !validSecret(secret) {
+		return nil, nil, errBadRequest
+	}
+	row, err := s.st.IdPFlow(ctx, flowHash(secret))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &answer{Done: encodeCode(ooapi.SRV006), Message: web.CodeText(ooapi.DA, ooapi.SRV006)}, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	ps, err := parseStored(row)
+	if err != nil {
+		return nil, nil, err
+	}
+	fc := &flowCtx{secret: secret, row: row, ps: ps, lang: languageOf(ps), action: actionOf(ps)}
+	switch {
+	case row.Step == store.IdPEnded:
+		return nil, &answer{Done: encodeCode(ooapi.SRV006), Origin: row.Origin, Message: web.CodeText(fc.lang, ooapi.SRV006)}, nil
+	case !s.clock.Now().Before(row.ExpiresAt):
+		a, err := s.end(ctx, fc, "", ooapi.CAN003, "timed out")
+		return nil, a, err
+	case want != "" && row.Step != want:
+		a, err := s.end(ctx, fc, "", ooapi.AUTH009, "step "+string(want)+" asked at step "+string(row.Step))
+		return nil, a, err
+	}
+	return fc, nil, nil
+}
+
+// advance moves the flow to its next step with a new sealed state.
+func (s *Service) advance(ctx context.Context, fc *flowCtx, step store.IdPStep, st sealedState) (*answer, error) {
+	sealed, err := sealState(fc.secret, fc.row.IDHash, st)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	next := fc.row
+	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt = step, sealed, now, now.Add(s.timeout)
+	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			// Another call on this flow won: this one cannot go on.
+			return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}, nil
+		}
+		return nil, err
+	}
+	fc.row = next
+	fc.row.Version++
+	return nil, nil
+}
+
+// end ends the flow: with the response (doc non-empty) or with code.
+func (s *Service) end(ctx context.Context, fc *flowCtx, user string, code ooapi.Code, why string, doc ...[]byte) (*answer, error) {
+	now := s.clock.Now()
+	next := fc.row
+	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt = store.IdPEnded, nil, now, now
+	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}, nil
+		}
+		return nil, err
+	}
+	e := audit.Entry{Actor: audit.ServiceProvider(fc.row.SP), Action: audit.ClientEnd, Subject: audit.ServiceProvider(fc.row.SP),
+		Detail: map[string]string{"flow": flowRef(fc.row.IDHash), "action": fc.action}}
+	if user != "" {
+		e.Actor = audit.User(user)
+		e.Detail["user"] = user
+	}
+	if len(doc) > 0 {
+		e.Outcome = audit.Success
+		s.ends.WithLabelValues(fc.action, "response").Inc()
+		s.appendAudit(ctx, e)
+		return &answer{Done: base64.StdEncoding.EncodeToString(doc[0]), Origin: fc.row.Origin}, nil
+	}
+	e.Outcome, e.Code = audit.Refused, string(code)
+	if why != "" {
+		e.Detail["reason"] = why
+	}
+	s.ends.WithLabelValues(fc.action, string(code)).Inc()
+	s.appendAudit(ctx, e)
+	return &answer{Done: encodeCode(code), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, code)}, nil
+}
+
+// endOn ends the flow with the NemID code err carries, or returns err.
+func (s *Service) endOn(ctx context.Context, fc *flowCtx, user string, err error) (*answer, error) {
+	if code, ok := auth.CodeOf(err); ok {
+		return s.end(ctx, fc, user, code, err.Error())
+	}
+	return nil, err
+}
+
+// retry answers a user's fixable mistake in the flow's language.
+func (fc *flowCtx) retry(ue *auth.UserError, field string) *answer {
+	text := ue.Text(fc.lang)
+	if fc.lang == ooapi.KL {
+		text = web.Text(ooapi.KL, "auth."+ue.ID)
+	}
+	return &answer{Retry: text, Field: field}
+}
+
+// password checks user-id and password and asks for a key-card code.
+func (s *Service) password(ctx context.Context, req request) (*answer, error) {
+	fc, a, err := s.load(ctx, req.Flow, store.IdPCredentials)
+	if fc == nil {
+		return a, err
+	}
+	if req.UserID == "" || req.Password == "" {
+		return &answer{Retry: web.Text(fc.lang, "wrongCredentials"), Field: "userid"}, nil
+	}
+	f, err := s.auth.StartLogon(ctx, req.UserID, req.Password)
+	var ue *auth.UserError
+	if errors.As(err, &ue) {
+		return fc.retry(ue, "password"), nil
+	}
+	if err != nil {
+		return s.endOn(ctx, fc, "", err)
+	}
+	st := sealedState{AuthFlow: f.ID, Password: req.Password, Card: f.CardNumber, Key: f.KeyNumber, Remember: req.Remember}
+	if a, err := s.advance(ctx, fc, store.IdPOTP, st); a != nil || err != nil {
+		return a, err
+	}
+	return &answer{Step: "otp", Card: f.CardNumber, Key: f.KeyNumber}, nil
+}
+
+// otp checks the key-card code; then the flow activates or finishes.
+func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
+	fc, a, err := s.load(ctx, req.Flow, store.IdPOTP)
+	if fc == nil {
+		return a, err
+	}
+	st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.auth.AnswerOTP(ctx, st.AuthFlow, st.Key, strings.TrimSpace(req.Code))
+	var ue *auth.UserError
+	if errors.As(err, &ue) {
+		r := fc.retry(ue, "code")
+		r.Card, r.Key = st.Card, st.Key
+		return r, nil
+	}
+	if err != nil {
+		return s.endOn(ctx, fc, "", err)
+	}
+	if f.Step == auth.StepActivate {
+		if a, err := s.advance(ctx, fc, store.IdPActivate, st); a != nil || err != nil {
+			return a, err
+		}
+		return &answer{Step: "activate", AliasAllowed: true}, nil
+	}
+	return s.finish(ctx, fc, st, f.User)
+}
+
+// activate sets the first personal password after a temporary one.
+func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
+	fc, a, err := s.load(ctx, req.Flow, store.IdPActivate)
+	if fc == nil {
+		return a, err
+	}
+	st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.reg.Activate(ctx, st.AuthFlow, st.Password, req.NewPassword, strings.TrimSpace(req.Alias))
+	var ue *auth.UserError
+	if errors.As(err, &ue) {
+		field := "newPassword"
+		if strings.HasPrefix(ue.ID, "alias") {
+			field = "alias"
+		}
+		return fc.retry(ue, field), nil
+	}
+	if err != nil {
+		return s.endOn(ctx, fc, "", err)
+	}
+	st.Password = req.NewPassword
+	return s.finish(ctx, fc, st, f.User)
+}
+
+// cancel ends the flow at the user's wish: CAN002, or CAN001 once a
+// temporary password was used (it is then spent).
+func (s *Service) cancel(ctx context.Context, req request) (*answer, error) {
+	fc, a, err := s.load(ctx, req.Flow, "")
+	if fc == nil {
+		return a, err
+	}
+	code := ooapi.CAN002
+	if fc.row.Sealed != nil {
+		st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		if code, err = s.auth.CancelFlow(ctx, st.AuthFlow); err != nil {
+			if c, ok := auth.CodeOf(err); ok {
+				code = c
+			} else {
+				return nil, err
+			}
+		}
+	}
+	return s.end(ctx, fc, "", code, "cancelled by the user")
+}
+
+// idle ends a flow the client found idle: CAN003.
+func (s *Service) idle(ctx context.Context, req request) (*answer, error) {
+	fc, a, err := s.load(ctx, req.Flow, "")
+	if fc == nil {
+		return a, err
+	}
+	return s.end(ctx, fc, "", ooapi.CAN003, "idle in the client")
+}
+
+// finish builds the response (spec §4.2–4.3), has the vault sign it with
+// the user's key, and ends the flow with it.
+func (s *Service) finish(ctx context.Context, fc *flowCtx, st sealedState, u *auth.User) (*answer, error) {
+	if u == nil {
+		return nil, errors.New("idp: a done logon flow without its user")
+	}
+	sp, err := s.st.ServiceProvider(ctx, fc.row.SP)
+	if err != nil {
+		return nil, err
+	}
+	if sp.Disabled {
+		return s.end(ctx, fc, u.NemID, ooapi.SRV005, "the service provider was disabled during the flow")
+	}
+	cert, err := s.reg.Certificate(ctx, u.NemID)
+	if errors.Is(err, registration.ErrNoCertificate) {
+		return s.end(ctx, fc, u.NemID, ooapi.OCES006, "the user has no valid certificate")
+	}
+	if err != nil {
+		return nil, err
+	}
+	props, err := s.properties(fc, sp, st, u)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := xmldsig.BuildJSClientResponse(props, []*x509.Certificate{s.issuing, cert, s.root}, func(signedInfo []byte) ([]byte, error) {
+		digest := sha256.Sum256(signedInfo)
+		return s.reg.Sign(ctx, st.AuthFlow, st.Password, digest[:], crypto.SHA256)
+	})
+	switch {
+	case errors.Is(err, keyvault.ErrNoKey):
+		return s.end(ctx, fc, u.NemID, ooapi.OCES006, "the user has no key")
+	case err != nil:
+		if _, ok := auth.CodeOf(err); ok {
+			return s.endOn(ctx, fc, u.NemID, err)
+		}
+		return nil, err
+	}
+	return s.end(ctx, fc, u.NemID, "", "", doc)
+}
+
+// properties are the signed properties of the response, in the order the
+// JS client wrote them (spec 4.3): RequestIssuer, the SIGN_PROPERTIES
+// pairs, TimeStamp, action, then signtext and rememberUseridToken.
+func (s *Service) properties(fc *flowCtx, sp store.ServiceProvider, st sealedState, u *auth.User) ([]xmldsig.Property, error) {
+	props := []xmldsig.Property{{Name: "RequestIssuer", Value: sp.Name, Encoding: xmldsig.EncodingBase64, VisibleToSigner: true}}
+	if v, ok := fc.ps.Get(ooapi.ParamSignProperties); ok && v != "" {
+		for _, pair := range strings.Split(v, ";") {
+			name, value, _ := strings.Cut(pair, "=")
+			props = append(props, xmldsig.Property{Name: strings.TrimSpace(name), Value: value, Encoding: xmldsig.EncodingXML})
+		}
+	}
+	ts := fc.param(ooapi.ParamTimestamp)
+	tsEnc := xmldsig.EncodingXML
+	if timestampIsBase64(ts) {
+		tsEnc = xmldsig.EncodingBase64
+	}
+	props = append(props, xmldsig.Property{Name: "TimeStamp", Raw: ts, Value: decodedTimestamp(ts, tsEnc), Encoding: tsEnc},
+		xmldsig.Property{Name: "action", Value: fc.action, Encoding: xmldsig.EncodingXML})
+	if fc.action == actionSign {
+		raw := fc.param(ooapi.ParamSignText)
+		text, err := base64.StdEncoding.DecodeString(raw)
+		if err != nil {
+			return nil, err // checked at the start
+		}
+		props = append(props, xmldsig.Property{Name: "signtext", Raw: raw, Value: string(text), Encoding: xmldsig.EncodingBase64, VisibleToSigner: true})
+	}
+	if _, ok := fc.ps.Get(ooapi.ParamRememberUserID); ok && st.Remember {
+		token, err := s.remember.token(u.NemID)
+		if err != nil {
+			return nil, err
+		}
+		props = append(props, xmldsig.Property{Name: "rememberUseridToken", Raw: token, Encoding: xmldsig.EncodingBase64})
+	}
+	return props, nil
+}
+
+// timestampIsBase64 tells how TIMESTAMP came, to echo it the same way
+// (spec 4.3, INFERRED). The plain forms are digits only (milliseconds) or
+// hold a space ("yyyy-MM-dd HH:mm:ss…"); base64 holds neither a space nor,
+// for a timestamp, only digits. ooapi.ParseTimestamp tries plain first, too.
+func timestampIsBase64(ts string) bool {
+	if ts != "" && len(ts) <= 15 && strings.Trim(ts, "0123456789") == "" {
+		return false
+	}
+	return !strings.Contains(ts, " ")
+}
+
+func decodedTimestamp(ts string, enc xmldsig.Encoding) string {
+	if enc == xmldsig.EncodingXML {
+		return ts
+	}
+	b, err := base64.StdEncoding.DecodeString(ts)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+// appendAudit records a security event; a failure to record is logged
+// (the step has happened and is not undone).
+func (s *Service) appendAudit(ctx context.Context, e audit.Entry) {
+	if _, err := s.audit.Append(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("idp: audit log append failed", "action", e.Action, "err", err)
+	}
+}
