@@ -260,7 +260,8 @@ func (s *Service) changePassword(ctx context.Context, u store.User, current, new
 	if err != nil {
 		return err
 	}
-	ok, _, err := s.checkClaimed(ctx, c, current)
+	ok, _, unlocked, err := s.checkClaimed(ctx, c, current)
+	clear(unlocked)
 	if err != nil {
 		return err
 	}

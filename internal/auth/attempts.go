@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"errors"
 	"fmt"
 	"time"
 
@@ -133,14 +134,14 @@ func (s *Service) writeUser(tx store.AuthTx, u store.User, events []store.UserEv
 
 // checkClaimed checks the password of an admitted attempt within the
 // attempt's lease; if it cannot be checked, the attempt gives its place back.
-func (s *Service) checkClaimed(ctx context.Context, c claim, password string) (ok, rehash bool, err error) {
+func (s *Service) checkClaimed(ctx context.Context, c claim, password string) (ok, rehash bool, unlocked []byte, err error) {
 	vctx, cancel := context.WithTimeout(ctx, attemptLease)
 	defer cancel()
-	ok, rehash, err = s.checkPassword(vctx, c.user, password)
+	ok, rehash, unlocked, err = s.checkPassword(vctx, c.user, password)
 	if err != nil {
 		s.releaseClaim(ctx, c)
 	}
-	return ok, rehash, err
+	return ok, rehash, unlocked, err
 }
 
 // settled is the user with one admitted attempt settled: no longer pending.
@@ -200,23 +201,57 @@ func (s *Service) decoyAttempt(ctx context.Context, password string) error {
 }
 
 // burnHash does the work of checking a password that cannot match, so
-// that every attempt costs one Argon2id computation.
+// that every attempt costs one Argon2id computation: the key vault's, when
+// passwords unlock keys, else the password hash's.
 func (s *Service) burnHash(ctx context.Context, password string) error {
+	if s.keys != nil {
+		return s.keys.Burn(ctx, password)
+	}
 	_, _, err := s.hasher.Verify(ctx, s.dummyHash, password)
 	return err
 }
 
 // checkPassword checks the password the user logs on with: the personal
-// one, or while awaiting activation the temporary one (a MAC, checked
-// after an Argon2id computation of the same cost as the others).
-func (s *Service) checkPassword(ctx context.Context, u store.User, password string) (ok, rehash bool, err error) {
-	if u.State == StateAwaitingActivation || u.PasswordHash == "" {
-		if err := s.burnHash(ctx, password); err != nil {
-			return false, false, err
+// one, or while awaiting activation the temporary one (a MAC). With Keys,
+// the password is checked by unlocking the user's key, and what it
+// unlocked is returned; a user without a key is checked against the hash
+// (or, for a temporary password, the MAC after an Argon2id computation of
+// the same cost as the others).
+func (s *Service) checkPassword(ctx context.Context, u store.User, password string) (ok, rehash bool, unlocked []byte, err error) {
+	temporary := u.State == StateAwaitingActivation || u.PasswordHash == ""
+	if s.keys != nil {
+		unlocked, ok, err := s.keys.Unlock(ctx, u.ID, password)
+		switch {
+		case errors.Is(err, ErrNoKey):
+			// Checked below, at the same cost.
+		case err != nil:
+			return false, false, nil, err
+		case temporary:
+			// The key opens with the temporary password only while it is
+			// the user's current one.
+			ok = ok && u.TempMAC != nil && hmac.Equal(tempMAC(s.macKey, u.NemID, password), u.TempMAC)
+			return ok, false, okOnly(ok, unlocked), nil
+		default:
+			return ok, false, okOnly(ok, unlocked), nil
 		}
-		return u.TempMAC != nil && hmac.Equal(tempMAC(s.macKey, u.NemID, password), u.TempMAC), false, nil
 	}
-	return s.hasher.Verify(ctx, u.PasswordHash, password)
+	if temporary {
+		if err := s.burnHash(ctx, password); err != nil {
+			return false, false, nil, err
+		}
+		return u.TempMAC != nil && hmac.Equal(tempMAC(s.macKey, u.NemID, password), u.TempMAC), false, nil, nil
+	}
+	ok, rehash, err = s.hasher.Verify(ctx, u.PasswordHash, password)
+	return ok, rehash, nil, err
+}
+
+// okOnly returns unlocked if ok, else wipes it.
+func okOnly(ok bool, unlocked []byte) []byte {
+	if ok {
+		return unlocked
+	}
+	clear(unlocked)
+	return nil
 }
 
 // wrongPassword settles an admitted attempt whose password was wrong: it

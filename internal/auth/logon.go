@@ -33,10 +33,18 @@ type Flow struct {
 	Step Step
 	// CardNumber and KeyNumber are the challenge, at StepOTP.
 	CardNumber, KeyNumber string
+	// Activation: the logon began with a temporary password, so the code
+	// is followed by StepActivate.
+	Activation bool
 	// ExpiresAt is when the flow stops waiting for the next step.
 	ExpiresAt time.Time
 	// User is the user, after the key-card code (StepActivate, StepDone).
 	User *User
+	// Unlocked is what the password unlocked (Config.Keys), from
+	// StartLogon; nil without Keys. As secret as the password: the caller
+	// keeps it for the logon's signature only, and never in clear where
+	// the operator can read it.
+	Unlocked []byte
 }
 
 // maxPasswordInput is the longest password a logon reads, in bytes: 40
@@ -82,7 +90,7 @@ func (s *Service) startLogon(ctx context.Context, u store.User, password string)
 	if err != nil {
 		return nil, err
 	}
-	ok, rehash, err := s.checkClaimed(ctx, c, password)
+	ok, rehash, unlocked, err := s.checkClaimed(ctx, c, password)
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +98,15 @@ func (s *Service) startLogon(ctx context.Context, u store.User, password string)
 		return nil, s.wrongPassword(ctx, c)
 	}
 	flow, err := s.passwordAccepted(ctx, c)
-	if err == nil && rehash {
+	if err != nil {
+		clear(unlocked)
+		return nil, err
+	}
+	flow.Unlocked = unlocked
+	if rehash {
 		s.rehash(ctx, c.user, password)
 	}
-	return flow, err
+	return flow, nil
 }
 
 // passwordAccepted settles an admitted attempt whose password was right:
@@ -148,7 +161,7 @@ func (s *Service) passwordAccepted(ctx context.Context, c claim) (*Flow, error) 
 			if err := tx.InsertLogonFlow(f); err != nil {
 				return err
 			}
-			flow = &Flow{ID: id, Step: StepOTP, CardNumber: ch.card, KeyNumber: ch.key, ExpiresAt: f.ExpiresAt}
+			flow = &Flow{ID: id, Step: StepOTP, CardNumber: ch.card, KeyNumber: ch.key, ExpiresAt: f.ExpiresAt, Activation: activation}
 			return nil
 		})
 	})

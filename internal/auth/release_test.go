@@ -57,7 +57,7 @@ func TestUncheckedAttemptGivesBack(t *testing.T) {
 	defer s.hasher.release()
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
-	if _, _, err := s.checkClaimed(short, c, reg.TemporaryPassword); !errors.Is(err, context.DeadlineExceeded) {
+	if _, _, _, err := s.checkClaimed(short, c, reg.TemporaryPassword); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("checkClaimed with no slot: %v, want the deadline", err)
 	}
 	u, _ := st.User(ctx, reg.User.ID)

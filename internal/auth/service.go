@@ -174,9 +174,31 @@ type Config struct {
 	// (each takes Argon2.Memory); 0: GOMAXPROCS.
 	MaxConcurrentHashes int
 	Limits              Limits
-	Clock               clock.Clock  // default clock.Real
-	Log                 *slog.Logger // default: discard
+	// Keys, if set, checks passwords by unlocking the user's key (the key
+	// vault), so that a logon derives from the password once; users
+	// without a key, and every Service without Keys, are checked against
+	// the password hash.
+	Keys  KeyPasswords
+	Clock clock.Clock  // default clock.Real
+	Log   *slog.Logger // default: discard
 }
+
+// KeyPasswords checks a password where it unlocks the user's private key
+// (internal/keyvault through internal/registration). What the password
+// unlocked comes back in Flow.Unlocked, so that the signature at the end
+// of the logon needs no second Argon2id derivation.
+type KeyPasswords interface {
+	// Unlock returns what password unlocks for the user, ok false for a
+	// wrong password, or ErrNoKey when the user has no key.
+	Unlock(ctx context.Context, userID int64, password string) (unlocked []byte, ok bool, err error)
+	// Burn costs what an Unlock costs, for a password that cannot match
+	// (so that an unknown user-id costs what a known one does).
+	Burn(ctx context.Context, password string) error
+}
+
+// ErrNoKey is KeyPasswords' answer for a user without a key: the password
+// hash decides.
+var ErrNoKey = errors.New("auth: the user has no key to check the password with")
 
 // Service is the authentication domain. It is safe for concurrent use, and
 // many Services (in many processes) may share one store.
@@ -189,6 +211,7 @@ type Service struct {
 	clock  clock.Clock
 	log    *slog.Logger
 	macKey []byte
+	keys   KeyPasswords
 	// dummyHash is checked for unknown user-ids, so that they cost what a
 	// wrong password costs.
 	dummyHash string
@@ -230,7 +253,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	return &Service{
 		st: cfg.Store, mailer: cfg.Mailer, audit: cfg.Audit, hasher: hasher, limits: cfg.Limits,
-		clock: cfg.Clock, log: cfg.Log, macKey: macKey, dummyHash: dummyHash,
+		clock: cfg.Clock, log: cfg.Log, macKey: macKey, dummyHash: dummyHash, keys: cfg.Keys,
 	}, nil
 }
 

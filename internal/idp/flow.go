@@ -48,13 +48,16 @@ func flowRef(idHash string) string { return idHash[:12] }
 
 // sealedState is what a flow's later steps need and the database must not
 // hold readable: it is sealed under a key derived from the flow secret,
-// which only the browser holds.
+// which only the browser holds. Its secrets are wiped (wipe) once used.
 type sealedState struct {
 	// AuthFlow is the secret of internal/auth's logon flow.
 	AuthFlow string `json:"a"`
-	// Password unwraps the user's key in the vault: the password the user
-	// logged on with (the temporary one until activation).
-	Password string `json:"p"`
+	// Unlocked is what the password unlocked in the vault (auth.Flow.Unlocked):
+	// the signature at the end uses it, with no second derivation.
+	Unlocked []byte `json:"u,omitempty"`
+	// Temporary is the temporary password the logon began with, until the
+	// activation (which needs it to re-wrap the key); empty otherwise.
+	Temporary string `json:"t,omitempty"`
 	// Card and Key are the key-card challenge being asked.
 	Card string `json:"c"`
 	Key  string `json:"k"`
@@ -120,4 +123,10 @@ func flowAEAD(secret string) (cipher.AEAD, error) {
 		return nil, err
 	}
 	return cipher.NewGCM(block)
+}
+
+// wipe clears the secrets of a state that is no longer needed.
+func (st *sealedState) wipe() {
+	clear(st.Unlocked)
+	st.Temporary = ""
 }

@@ -352,7 +352,11 @@ func (s *Service) password(ctx context.Context, req request) (*answer, error) {
 	if err != nil {
 		return s.endOn(ctx, fc, "", err)
 	}
-	st := sealedState{AuthFlow: f.ID, Password: req.Password, Card: f.CardNumber, Key: f.KeyNumber, Remember: req.Remember}
+	st := sealedState{AuthFlow: f.ID, Unlocked: f.Unlocked, Card: f.CardNumber, Key: f.KeyNumber, Remember: req.Remember}
+	if f.Activation {
+		st.Temporary = req.Password
+	}
+	defer st.wipe()
 	if a, err := s.advance(ctx, fc, store.IdPOTP, st); a != nil || err != nil {
 		return a, err
 	}
@@ -369,6 +373,7 @@ func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer st.wipe()
 	f, err := s.auth.AnswerOTP(ctx, st.AuthFlow, st.Key, strings.TrimSpace(req.Code))
 	var ue *auth.UserError
 	if errors.As(err, &ue) {
@@ -398,7 +403,8 @@ func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.reg.Activate(ctx, st.AuthFlow, st.Password, req.NewPassword, strings.TrimSpace(req.Alias))
+	defer st.wipe()
+	f, err := s.reg.Activate(ctx, st.AuthFlow, st.Temporary, req.NewPassword, strings.TrimSpace(req.Alias))
 	var ue *auth.UserError
 	if errors.As(err, &ue) {
 		field := "newPassword"
@@ -410,7 +416,12 @@ func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
 	if err != nil {
 		return s.endOn(ctx, fc, "", err)
 	}
-	st.Password = req.NewPassword
+	// The key is now wrapped under the new password: unlock it for the
+	// signature (activations cost a second derivation; logons do not).
+	clear(st.Unlocked)
+	if st.Unlocked, err = s.reg.Unlock(ctx, f.User.ID, req.NewPassword); err != nil {
+		return nil, err
+	}
 	return s.finish(ctx, fc, st, f.User)
 }
 
@@ -473,7 +484,7 @@ func (s *Service) finish(ctx context.Context, fc *flowCtx, st sealedState, u *au
 	}
 	doc, err := xmldsig.BuildJSClientResponse(props, []*x509.Certificate{s.issuing, cert, s.root}, func(signedInfo []byte) ([]byte, error) {
 		digest := sha256.Sum256(signedInfo)
-		return s.reg.Sign(ctx, st.AuthFlow, st.Password, digest[:], crypto.SHA256)
+		return s.reg.Sign(ctx, st.AuthFlow, st.Unlocked, digest[:], crypto.SHA256)
 	})
 	switch {
 	case errors.Is(err, keyvault.ErrNoKey):

@@ -309,20 +309,9 @@ func (v *Vault) Sign(ctx context.Context, userID int64, password string, digest 
 	if err != nil {
 		return fail(err)
 	}
-	priv, err := privateKey(pkcs8, pub)
+	sig, err := v.signWith(pkcs8, pub, digest, hash, fail)
 	if err != nil {
-		return fail(err)
-	}
-	defer wipe(priv)
-	sig, err := v.sign(priv, hash, digest)
-	if err != nil {
-		return fail(err)
-	}
-	// The fault-attack guard: a signature computed wrongly (a glitch in
-	// the CRT computation) can give away a factor of the modulus, so one
-	// that does not verify under the stored public key never leaves.
-	if err := rsa.VerifyPKCS1v15(pub, hash, digest, sig); err != nil {
-		return fail(ErrSignatureFault)
+		return nil, err
 	}
 	if params.weakerThan(v.params) {
 		v.upgrade(ctx, row, pw, pkcs8)
@@ -608,8 +597,7 @@ func (v *Vault) unwrap(ctx context.Context, row store.VaultKey, pw []byte) ([]by
 		return nil, KDFParams{}, err
 	}
 	defer clear(kek)
-	b := binding{userID: row.UserID, version: row.Version, publicKey: row.PublicKey}
-	pkcs8, ok := openInner(in, kek, b)
+	pkcs8, ok := openInner(in, kek, bindingOf(row))
 	if !ok {
 		return nil, KDFParams{}, ErrWrongPassword
 	}

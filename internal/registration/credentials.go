@@ -293,16 +293,17 @@ func (s *Service) NewKeyCard(ctx context.Context, actor auth.Actor, userID strin
 }
 
 // Sign signs digest (made with hash) with the key of the user who logged
-// on in flowID, unwrapped with password normalised as auth normalises
-// passwords (auth.NormalizePassword). The flow must be a done two-factor
-// logon (auth.Service.UseFlow), and the signature uses it up: one flow,
-// one signature. Each signature, or refusal, is audited.
-func (s *Service) Sign(ctx context.Context, flowID, password string, digest []byte, hash crypto.Hash) ([]byte, error) {
+// on in flowID, unlocked by the password they logged on with
+// (auth.Flow.Unlocked, from StartLogon; or Unlock after an activation).
+// The flow must be a done two-factor logon (auth.Service.UseFlow), and the
+// signature uses it up: one flow, one signature. Each signature, or
+// refusal, is audited.
+func (s *Service) Sign(ctx context.Context, flowID string, unlocked keyvault.Unlocked, digest []byte, hash crypto.Hash) ([]byte, error) {
 	u, err := s.auth.UseFlow(ctx, flowID)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := s.vault.Sign(ctx, u.ID, auth.NormalizePassword(password), digest, hash)
+	sig, err := s.vault.SignUnlocked(ctx, u.ID, unlocked, digest, hash)
 	subject := audit.User(strconv.FormatInt(u.ID, 10))
 	e := audit.Entry{Actor: subject, Action: audit.Sign, Subject: subject, Outcome: audit.Success,
 		Detail: map[string]string{"hash": hash.String()}}
@@ -312,6 +313,34 @@ func (s *Service) Sign(ctx context.Context, flowID, password string, digest []by
 	}
 	s.appendAudit(ctx, e)
 	return sig, err
+}
+
+// Unlock unlocks the user's key with their password (normalised as auth
+// normalises passwords), for Sign: after an activation, whose logon began
+// with the temporary password.
+func (s *Service) Unlock(ctx context.Context, userID int64, password string) (keyvault.Unlocked, error) {
+	return s.vault.Unlock(ctx, userID, auth.NormalizePassword(password))
+}
+
+// vaultPasswords lets auth check passwords by unlocking the user's vault
+// key (auth.KeyPasswords).
+type vaultPasswords struct{ vault *keyvault.Vault }
+
+func (p vaultPasswords) Unlock(ctx context.Context, userID int64, password string) ([]byte, bool, error) {
+	u, err := p.vault.Unlock(ctx, userID, auth.NormalizePassword(password))
+	switch {
+	case err == nil:
+		return u, true, nil
+	case errors.Is(err, keyvault.ErrWrongPassword):
+		return nil, false, nil
+	case errors.Is(err, keyvault.ErrNoKey):
+		return nil, false, auth.ErrNoKey
+	}
+	return nil, false, err
+}
+
+func (p vaultPasswords) Burn(ctx context.Context, password string) error {
+	return p.vault.Burn(ctx, auth.NormalizePassword(password))
 }
 
 // signFailure names why a signature was not made, for the audit log.

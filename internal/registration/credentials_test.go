@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nemid-dk/nemid/internal/audit"
 	"github.com/nemid-dk/nemid/internal/auth"
 	"github.com/nemid-dk/nemid/internal/ca"
 	"github.com/nemid-dk/nemid/internal/keyvault"
@@ -331,37 +332,63 @@ func TestConcurrentPasswordChanges(t *testing.T) {
 }
 
 // TestSignUsesTheFlow: a signature needs a done two-factor logon, and each
-// logon gives one; a wrong password with a done flow signs nothing.
+// logon gives one, with what the logon's password unlocked (no second
+// derivation); a wrong or stale unlock signs nothing.
 func TestSignUsesTheFlow(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		r := e.register(t, "")
 		e.activate(t, r.User.NemID, r.TemporaryPassword, "Sommer2026", r.Card)
 		digest := sha256.Sum256([]byte("the document"))
+		logon := func() (string, keyvault.Unlocked) {
+			t.Helper()
+			f, err := e.svc.Auth().StartLogon(ctx, r.User.NemID, "SOMMER2026")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Unlocked) != keyvault.UnlockedLen {
+				t.Fatalf("StartLogon unlocked %d bytes, want %d", len(f.Unlocked), keyvault.UnlockedLen)
+			}
+			code, _ := r.Card.Code(f.KeyNumber)
+			done, err := e.svc.Auth().AnswerOTP(ctx, f.ID, f.KeyNumber, code)
+			if err != nil || done.Step != auth.StepDone {
+				t.Fatalf("AnswerOTP = %+v, %v", done, err)
+			}
+			return f.ID, f.Unlocked
+		}
 
-		f := e.logon(t, r.User.NemID, "Sommer2026", r.Card)
-		sig, err := e.svc.Sign(ctx, f.ID, "SOMMER2026", digest[:], crypto.SHA256)
+		flow, unlocked := logon()
+		sig, err := e.svc.Sign(ctx, flow, unlocked, digest[:], crypto.SHA256)
 		if err != nil {
 			t.Fatalf("Sign with a done flow: %v", err)
 		}
 		if err := rsa.VerifyPKCS1v15(r.Certificate.PublicKey.(*rsa.PublicKey), crypto.SHA256, digest[:], sig); err != nil {
 			t.Fatalf("the signature does not verify with the certificate: %v", err)
 		}
-		if _, err := e.svc.Sign(ctx, f.ID, "Sommer2026", digest[:], crypto.SHA256); !isCode(err, ooapi.AUTH009) {
+		if _, err := e.svc.Sign(ctx, flow, unlocked, digest[:], crypto.SHA256); !isCode(err, ooapi.AUTH009) {
 			t.Errorf("a second Sign on one flow: %v, want AUTH009", err)
+		}
+		recs, err := e.svc.AuditLog().Records(ctx, 0, 10000)
+		if err != nil || len(recs) == 0 || recs[len(recs)-1].Action != audit.Sign || recs[len(recs)-1].Outcome != audit.Success {
+			t.Errorf("the signature is not the last audit record: %v", err)
 		}
 
 		started, err := e.svc.Auth().StartLogon(ctx, r.User.NemID, "Sommer2026")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Sign(ctx, started.ID, "Sommer2026", digest[:], crypto.SHA256); !isCode(err, ooapi.AUTH009) {
+		if _, err := e.svc.Sign(ctx, started.ID, started.Unlocked, digest[:], crypto.SHA256); !isCode(err, ooapi.AUTH009) {
 			t.Errorf("Sign before the code: %v, want AUTH009", err)
 		}
 
-		f = e.logon(t, r.User.NemID, "Sommer2026", r.Card)
-		if _, err := e.svc.Sign(ctx, f.ID, "Vinter2026", digest[:], crypto.SHA256); !errors.Is(err, keyvault.ErrWrongPassword) {
-			t.Errorf("Sign with another password: %v, want a wrong password", err)
+		flow, unlocked = logon()
+		unlocked[len(unlocked)-1] ^= 1
+		if _, err := e.svc.Sign(ctx, flow, unlocked, digest[:], crypto.SHA256); !errors.Is(err, keyvault.ErrWrongPassword) {
+			t.Errorf("Sign with a damaged unlock: %v, want a wrong password", err)
+		}
+		// A wrong password unlocks nothing and counts as a wrong password.
+		if _, err := e.svc.Auth().StartLogon(ctx, r.User.NemID, "Vinter2026"); !errors.Is(err, auth.ErrInvalidCredentials) {
+			t.Errorf("StartLogon with a wrong password: %v", err)
 		}
 	})
 }

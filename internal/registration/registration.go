@@ -133,17 +133,19 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	s.audit = audit.New(cfg.Store, cfg.Clock)
 	s.mailer = &mailer{outbox: s.outbox, sender: cfg.Sender, clock: cfg.Clock}
-	s.auth, err = auth.New(ctx, auth.Config{
-		Store: cfg.Store, MasterKey: cfg.MasterKey, Mailer: s.mailer, Audit: auditor{s.audit},
-		Argon2: cfg.Argon2, MaxConcurrentHashes: cfg.MaxConcurrentHashes, Limits: cfg.Limits,
-		Clock: cfg.Clock, Log: cfg.Log,
+	// The vault first: auth checks passwords by unlocking the user's key
+	// with it (vaultPasswords), one Argon2id per logon.
+	s.vault, err = keyvault.New(keyvault.Config{
+		Store: cfg.Store, MasterKey: cfg.MasterKey, KDF: cfg.KDF,
+		MaxConcurrentDerivations: cfg.MaxConcurrentDerivations, Clock: cfg.Clock, Logger: cfg.Log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.vault, err = keyvault.New(keyvault.Config{
-		Store: cfg.Store, MasterKey: cfg.MasterKey, KDF: cfg.KDF,
-		MaxConcurrentDerivations: cfg.MaxConcurrentDerivations, Clock: cfg.Clock, Logger: cfg.Log,
+	s.auth, err = auth.New(ctx, auth.Config{
+		Store: cfg.Store, MasterKey: cfg.MasterKey, Mailer: s.mailer, Audit: auditor{s.audit},
+		Argon2: cfg.Argon2, MaxConcurrentHashes: cfg.MaxConcurrentHashes, Limits: cfg.Limits,
+		Keys: vaultPasswords{s.vault}, Clock: cfg.Clock, Log: cfg.Log,
 	})
 	if err != nil {
 		return nil, err
