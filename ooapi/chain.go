@@ -129,23 +129,26 @@ func (t *Trust) checkLink(c, parent *x509.Certificate) (*[2][32]byte, error) {
 // checkCA checks a CA certificate that has below itself the given number of
 // CA certificates (0 for the leaf's issuer).
 func checkCA(ca *x509.Certificate, below int, at time.Time) error {
-	name := quoteDN(ca.Subject.String())
 	switch {
 	case len(ca.UnhandledCriticalExtensions) > 0:
-		return refuse(UntrustedChain, "CA %s has an unknown critical extension %v", name, ca.UnhandledCriticalExtensions[0])
+		return refuse(UntrustedChain, "CA %s has an unknown critical extension %v", caName(ca), ca.UnhandledCriticalExtensions[0])
 	case !ca.BasicConstraintsValid || !ca.IsCA:
-		return refuse(UntrustedChain, "%s is not a CA certificate", name)
+		return refuse(UntrustedChain, "%s is not a CA certificate", caName(ca))
 	case ca.KeyUsage&x509.KeyUsageCertSign == 0:
-		return refuse(UntrustedChain, "CA %s may not sign certificates (keyCertSign)", name)
+		return refuse(UntrustedChain, "CA %s may not sign certificates (keyCertSign)", caName(ca))
 	case ca.MaxPathLen >= 0 && (ca.MaxPathLen > 0 || ca.MaxPathLenZero) && below > ca.MaxPathLen:
-		return refuse(UntrustedChain, "CA %s allows %d CA certificates below it, the chain has %d", name, ca.MaxPathLen, below)
+		return refuse(UntrustedChain, "CA %s allows %d CA certificates below it, the chain has %d", caName(ca), ca.MaxPathLen, below)
 	case at.Before(ca.NotBefore):
-		return refuse(UntrustedChain, "CA %s is not valid before %s", name, ca.NotBefore.UTC().Format(time.RFC3339))
+		return refuse(UntrustedChain, "CA %s is not valid before %s", caName(ca), ca.NotBefore.UTC().Format(time.RFC3339))
 	case at.After(ca.NotAfter):
-		return refuse(UntrustedChain, "CA %s expired at %s", name, ca.NotAfter.UTC().Format(time.RFC3339))
+		return refuse(UntrustedChain, "CA %s expired at %s", caName(ca), ca.NotAfter.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
+
+// caName quotes a CA's subject for a refusal. Only refusals pay for it:
+// formatting a DN takes dozens of allocations.
+func caName(ca *x509.Certificate) string { return quoteDN(ca.Subject.String()) }
 
 func containsCert(list []*x509.Certificate, c *x509.Certificate) bool {
 	for _, x := range list {

@@ -81,6 +81,11 @@ func NewValidator(cfg Config) (*Validator, error) {
 		cfg.Now = time.Now
 	}
 	cfg.RequestIssuers = append([]string(nil), cfg.RequestIssuers...)
+	// The environment's CAs travel in nearly every response: xmldsig takes
+	// them from here instead of parsing the same bytes again each time.
+	known := append([]*x509.Certificate(nil), cfg.XMLDSig.KnownCertificates...)
+	known = append(known, cfg.Trust.roots...)
+	cfg.XMLDSig.KnownCertificates = append(known, cfg.Trust.intermediates...)
 	return &Validator{cfg: cfg}, nil
 }
 

@@ -17,8 +17,8 @@ const (
 	TooLarge
 	// TooDeep: nesting deeper than Options.MaxDepth.
 	TooDeep
-	// TooComplex: an element has too many attributes, or a signed element is
-	// too big for goxmldsig's namespace traversal (1000 nodes, STACK.md G3).
+	// TooComplex: an element has too many attributes, or a signed element
+	// (SignedInfo, the Object) has more than 1000 elements.
 	TooComplex
 	// DTDForbidden: a DOCTYPE, entity declaration or any other <!…> directive.
 	DTDForbidden

@@ -128,7 +128,7 @@ func resign(t testing.TB, doc string, key *rsa.PrivateKey) []byte {
 	if uri := ref.SelectAttrValue("URI", ""); strings.HasPrefix(uri, "#") {
 		for _, el := range d.FindElements("//*") {
 			if el.SelectAttrValue("Id", "") == uri[1:] {
-				c, err := canonicalize(el)
+				c, err := oracleCanonical(el)
 				if err != nil {
 					t.Fatalf("resign: %v", err)
 				}
@@ -138,7 +138,7 @@ func resign(t testing.TB, doc string, key *rsa.PrivateKey) []byte {
 			}
 		}
 	}
-	c, err := canonicalize(si)
+	c, err := oracleCanonical(si)
 	if err != nil {
 		t.Fatalf("resign: %v", err)
 	}

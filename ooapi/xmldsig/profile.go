@@ -5,8 +5,10 @@
 // Verify parses a response under a strict profile and checks its signature
 // with the end-entity certificate found in KeyInfo. It is our own verifier,
 // not goxmldsig's Validate (which handles only enveloped signatures and does
-// no chain building, STACK.md §XMLDSig); from goxmldsig we use only the
-// inclusive C14N 1.0 canonicalizer and etreeutils' namespace detaching.
+// no chain building, STACK.md §XMLDSig), with a reader (xmltree.go) and an
+// inclusive C14N 1.0 canonicalizer (c14n.go) of its own: one pass over the
+// bytes, refusing whatever XML a response cannot be. The tests hold them to
+// xmlsec1 and to goxmldsig's canonicalizer over encoding/xml.
 // Everything Verify returns is read from the canonical bytes that were
 // verified (SignedInfo) or digested (Object), never from the parsed input, so
 // that no XML-signature-wrapping shape can make it return unsigned content.
@@ -65,6 +67,24 @@ type Options struct {
 	MaxSize    int // bytes; refused before parsing. 0 → DefaultMaxSize
 	MaxDepth   int // element nesting. 0 → DefaultMaxDepth
 	MinRSABits int // smallest accepted signer modulus. 0 → DefaultMinRSABits
+	// KnownCertificates are certificates parsed already, such as a trust
+	// environment's CAs, which real responses carry in every document. A
+	// KeyInfo certificate with exactly the DER bytes of one of them is
+	// taken as that one instead of being parsed again: the same bytes parse
+	// to the same certificate, so only the work changes. Signed.Certificates
+	// then shares them; like every *x509.Certificate, treat them as
+	// read-only.
+	KnownCertificates []*x509.Certificate
+}
+
+// known returns the known certificate whose DER bytes are der, or nil.
+func (o *Options) known(der []byte) *x509.Certificate {
+	for _, c := range o.KnownCertificates {
+		if c != nil && string(c.Raw) == string(der) {
+			return c
+		}
+	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {

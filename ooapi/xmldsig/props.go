@@ -1,10 +1,6 @@
 package xmldsig
 
-import (
-	"strings"
-
-	"github.com/beevik/etree"
-)
+import "strings"
 
 // readProperties reads the signature properties from the canonical Object
 // (re-parsed from the bytes whose digest was checked). The profile is exactly
@@ -18,22 +14,23 @@ import (
 //
 // Anything else inside the Object is refused, so nothing signed can be
 // overlooked either.
-func readProperties(obj *etree.Element, sigID string) ([]Property, Style, error) {
-	if !isDS(obj, "Object") {
-		return nil, 0, fail(Malformed, "canonical Object has root %s", quote(obj.FullTag()))
+func readProperties(t *tree, obj int32, sigID string) ([]Property, Style, error) {
+	if !t.isDS(obj, "Object") {
+		return nil, 0, fail(Malformed, "canonical Object has root %s", quote(t.fullTag(obj)))
 	}
-	kids, err := elems(obj)
+	var buf [16]int32
+	kids, err := t.elems(obj, buf[:0])
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(kids) != 1 || !isDS(kids[0], "SignatureProperties") {
+	if len(kids) != 1 || !t.isDS(kids[0], "SignatureProperties") {
 		return nil, 0, fail(UnexpectedElement, "ds:Object does not hold exactly one ds:SignatureProperties")
 	}
 	sp := kids[0]
-	if err := onlyAttrs(sp); err != nil {
+	if err := t.onlyAttrs(sp); err != nil {
 		return nil, 0, err
 	}
-	if kids, err = elems(sp); err != nil {
+	if kids, err = t.elems(sp, buf[:0]); err != nil {
 		return nil, 0, err
 	}
 	if len(kids) == 0 {
@@ -42,7 +39,7 @@ func readProperties(obj *etree.Element, sigID string) ([]Property, Style, error)
 	props := make([]Property, 0, len(kids))
 	var style Style
 	for _, k := range kids {
-		p, st, err := readProperty(k, sigID)
+		p, st, err := readProperty(t, k, sigID)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -62,16 +59,16 @@ func readProperties(obj *etree.Element, sigID string) ([]Property, Style, error)
 	return props, style, nil
 }
 
-func readProperty(el *etree.Element, sigID string) (Property, Style, error) {
+func readProperty(t *tree, el int32, sigID string) (Property, Style, error) {
 	var p Property
-	if !isDS(el, "SignatureProperty") {
-		return p, 0, fail(UnexpectedElement, "%s in ds:SignatureProperties", quote(el.FullTag()))
+	if !t.isDS(el, "SignatureProperty") {
+		return p, 0, fail(UnexpectedElement, "%s in ds:SignatureProperties", quote(t.fullTag(el)))
 	}
-	if err := onlyAttrs(el, "Target"); err != nil {
+	if err := t.onlyAttrs(el, "Target"); err != nil {
 		return p, 0, err
 	}
 	var style Style
-	p.Target, _ = attr(el, "Target")
+	p.Target, _ = t.attr(el, "Target")
 	switch p.Target {
 	case sigID:
 		style = JSClient
@@ -80,37 +77,38 @@ func readProperty(el *etree.Element, sigID string) (Property, Style, error) {
 	default:
 		return p, 0, fail(BadProperty, "Target %s does not name the ds:Signature", quote(p.Target))
 	}
-	kids, err := elems(el)
+	var buf [2]int32
+	kids, err := t.elems(el, buf[:0])
 	if err != nil {
 		return p, 0, err
 	}
-	if len(kids) != 2 || !isEl(kids[0], NSOpenOCES, "Name") || !isEl(kids[1], NSOpenOCES, "Value") {
+	if len(kids) != 2 || !t.isEl(kids[0], NSOpenOCES, "Name") || !t.isEl(kids[1], NSOpenOCES, "Value") {
 		return p, 0, fail(UnexpectedElement, "ds:SignatureProperty is not openoces:Name, openoces:Value")
 	}
 	name, value := kids[0], kids[1]
-	if err := onlyAttrs(name); err != nil {
+	if err := t.onlyAttrs(name); err != nil {
 		return p, 0, err
 	}
-	if p.Name, err = leafText(name); err != nil {
+	if p.Name, err = t.leafText(name); err != nil {
 		return p, 0, err
 	}
 	if p.Name == "" || strings.ContainsAny(p.Name, " \t\r\n") {
 		return p, 0, fail(BadProperty, "property name %s", quote(p.Name))
 	}
-	if err := onlyAttrs(value, "Encoding", "VisibleToSigner"); err != nil {
+	if err := t.onlyAttrs(value, "Encoding", "VisibleToSigner"); err != nil {
 		return p, 0, err
 	}
-	switch v, _ := attr(value, "VisibleToSigner"); v {
+	switch v, _ := t.attr(value, "VisibleToSigner"); v {
 	case "yes":
 		p.VisibleToSigner = true
 	case "no":
 	default:
 		return p, 0, fail(BadProperty, "%s: VisibleToSigner %s", quote(p.Name), quote(v))
 	}
-	if p.Raw, err = leafText(value); err != nil {
+	if p.Raw, err = t.leafText(value); err != nil {
 		return p, 0, err
 	}
-	enc, _ := attr(value, "Encoding")
+	enc, _ := t.attr(value, "Encoding")
 	switch p.Encoding = Encoding(enc); p.Encoding {
 	case EncodingXML:
 		p.Value = p.Raw

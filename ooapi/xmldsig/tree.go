@@ -2,80 +2,78 @@ package xmldsig
 
 import (
 	"encoding/base64"
-	"errors"
 	"strings"
-
-	"github.com/beevik/etree"
-	dsig "github.com/russellhaering/goxmldsig"
-	"github.com/russellhaering/goxmldsig/etreeutils"
 )
 
-// Small helpers over etree for the structural checks. All of them assume the
-// tree passed parse's walk (or is canonical output of such a tree): every
-// prefix is declared and there is no default namespace.
+// Small helpers over the tree for the structural checks. All of them assume
+// the tree passed parse's walk (or is the canonical form of such a tree,
+// read back): every prefix is declared and there is no default namespace.
 
-// isEl reports whether el is {ns}tag.
-func isEl(el *etree.Element, ns, tag string) bool {
-	return el.Tag == tag && el.NamespaceURI() == ns
+func (t *tree) fullTag(el int32) string { return qualified(t.nodes[el].prefix, t.nodes[el].local) }
+
+// isEl reports whether node i is the element {ns}local.
+func (t *tree) isEl(i int32, ns, local string) bool {
+	n := &t.nodes[i]
+	return n.kind == elementNode && n.local == local && n.nsOK && n.ns == ns
 }
 
-func isDS(el *etree.Element, tag string) bool { return isEl(el, NSDSig, tag) }
+func (t *tree) isDS(i int32, local string) bool { return t.isEl(i, NSDSig, local) }
 
-// elems returns the child elements of el. Text between them must be
-// whitespace; comments are skipped (C14N without comments drops them, so
-// they can neither add nor hide signed content).
-func elems(el *etree.Element) ([]*etree.Element, error) {
-	var out []*etree.Element
-	for _, t := range el.Child {
-		switch t := t.(type) {
-		case *etree.Element:
-			out = append(out, t)
-		case *etree.CharData:
-			if !t.IsWhitespace() {
-				return nil, fail(Malformed, "text inside %s", quote(el.FullTag()))
+// elems appends the child elements of el to buf. Text between them must be
+// white space; comments are not in the tree (C14N without comments drops
+// them, so they can neither add nor hide signed content).
+func (t *tree) elems(el int32, buf []int32) ([]int32, error) {
+	for c := t.nodes[el].first; c >= 0; c = t.nodes[c].next {
+		switch n := &t.nodes[c]; n.kind {
+		case elementNode:
+			buf = append(buf, c)
+		case textNode:
+			if !isWhitespace(n.data) {
+				return nil, fail(Malformed, "text inside %s", quote(t.fullTag(el)))
 			}
 		}
 	}
-	return out, nil
+	return buf, nil
 }
 
 // leafText returns the character data of an element that must not have
 // child elements.
-func leafText(el *etree.Element) (string, error) {
-	if len(el.Child) == 1 {
-		if t, ok := el.Child[0].(*etree.CharData); ok {
-			return t.Data, nil // the usual case, without a copy
-		}
+func (t *tree) leafText(el int32) (string, error) {
+	n := &t.nodes[el]
+	if n.first >= 0 && n.first == n.last && t.nodes[n.first].kind == textNode {
+		return t.nodes[n.first].data, nil // the usual case, without a copy
 	}
 	var b strings.Builder
-	for _, t := range el.Child {
-		switch t := t.(type) {
-		case *etree.Element:
-			return "", fail(UnexpectedElement, "%s inside %s", quote(t.FullTag()), quote(el.FullTag()))
-		case *etree.CharData:
-			b.WriteString(t.Data)
+	for c := n.first; c >= 0; c = t.nodes[c].next {
+		switch k := &t.nodes[c]; k.kind {
+		case elementNode:
+			return "", fail(UnexpectedElement, "%s inside %s", quote(t.fullTag(c)), quote(t.fullTag(el)))
+		case textNode:
+			b.WriteString(k.data)
 		}
 	}
 	return b.String(), nil
 }
 
 // emptyLeaf checks that el has no child elements and no text but whitespace.
-func emptyLeaf(el *etree.Element) error {
-	kids, err := elems(el)
+func (t *tree) emptyLeaf(el int32) error {
+	var buf [1]int32
+	kids, err := t.elems(el, buf[:0])
 	if err != nil {
 		return err
 	}
 	if len(kids) > 0 {
-		return fail(UnexpectedElement, "%s inside %s", quote(kids[0].FullTag()), quote(el.FullTag()))
+		return fail(UnexpectedElement, "%s inside %s", quote(t.fullTag(kids[0])), quote(t.fullTag(el)))
 	}
 	return nil
 }
 
 // attr returns the unprefixed attribute name of el.
-func attr(el *etree.Element, name string) (string, bool) {
-	for _, a := range el.Attr {
-		if a.Space == "" && a.Key == name {
-			return a.Value, true
+func (t *tree) attr(el int32, name string) (string, bool) {
+	n := &t.nodes[el]
+	for _, a := range t.attrs[n.attrLo:n.attrHi] {
+		if a.prefix == "" && a.local == name {
+			return a.value, true
 		}
 	}
 	return "", false
@@ -83,59 +81,37 @@ func attr(el *etree.Element, name string) (string, bool) {
 
 // onlyAttrs refuses every attribute of el except namespace declarations and
 // the unprefixed names given.
-func onlyAttrs(el *etree.Element, names ...string) error {
+func (t *tree) onlyAttrs(el int32, names ...string) error {
+	n := &t.nodes[el]
 next:
-	for _, a := range el.Attr {
-		if a.Space == "xmlns" {
+	for _, a := range t.attrs[n.attrLo:n.attrHi] {
+		if a.prefix == "xmlns" {
 			continue
 		}
-		if a.Space == "" {
-			for _, n := range names {
-				if a.Key == n {
+		if a.prefix == "" {
+			for _, name := range names {
+				if a.local == name {
 					continue next
 				}
 			}
 		}
-		return fail(UnexpectedAttribute, "%s on %s", quote(a.FullKey()), quote(el.FullTag()))
+		return fail(UnexpectedAttribute, "%s on %s", quote(qualified(a.prefix, a.local)), quote(t.fullTag(el)))
 	}
 	return nil
 }
 
-// canonicalize returns the inclusive C14N 1.0 (without comments) form of el
-// as a document subset: the in-scope namespace declarations of its ancestors
-// are carried onto it by etreeutils.NSDetatch (STACK.md §XMLDSig). NSDetatch
-// works on a copy, so goxmldsig's canonicalizer cannot change our tree (G3).
-func canonicalize(el *etree.Element) ([]byte, error) {
-	ctx, err := etreeutils.NSBuildParentContext(el)
+// reparse reads canonical bytes back into a tree: the only tree anything is
+// read from after verification. It returns the tree and its root element.
+func reparse(b []byte, o Options) (*tree, int32, error) {
+	t, err := parseTree(string(b), o.MaxDepth)
 	if err != nil {
-		return nil, failErr(Malformed, err, "namespace context of "+quote(el.FullTag()))
+		return nil, 0, err
 	}
-	det, err := etreeutils.NSDetatch(ctx, el)
-	if err != nil {
-		if errors.Is(err, etreeutils.ErrTraversalLimit) {
-			return nil, failErr(TooComplex, err, quote(el.FullTag())+" has more than 1000 elements")
-		}
-		return nil, failErr(Malformed, err, "detaching "+quote(el.FullTag()))
+	root := t.root()
+	if root < 0 {
+		return nil, 0, fail(Malformed, "empty canonical form")
 	}
-	b, err := dsig.MakeC14N10RecCanonicalizer().Canonicalize(det)
-	if err != nil {
-		return nil, failErr(Malformed, err, "canonicalizing "+quote(el.FullTag()))
-	}
-	return b, nil
-}
-
-// reparse parses canonical bytes back into a tree: the only tree anything is
-// read from after verification.
-func reparse(b []byte, o Options) (*etree.Element, error) {
-	d, err := parseXML(b, o)
-	if err != nil {
-		return nil, err
-	}
-	root := d.Root()
-	if root == nil {
-		return nil, fail(Malformed, "empty canonical form")
-	}
-	return root, nil
+	return t, root, nil
 }
 
 // isNCNameASCII accepts the Ids real responses use ("ToBeSigned") and
@@ -160,7 +136,8 @@ func isNCNameASCII(s string) bool {
 // (the only whitespace real responses use); spaces and tabs, which XML also
 // allows in a base64 text, are removed first.
 func decodeBase64(s string) ([]byte, error) {
-	if strings.ContainsAny(s, " \t") {
+	// Two byte searches, not ContainsAny: they run many bytes at a time.
+	if strings.IndexByte(s, ' ') >= 0 || strings.IndexByte(s, '\t') >= 0 {
 		s = strings.Map(func(r rune) rune {
 			if r == ' ' || r == '\t' {
 				return -1

@@ -7,8 +7,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"strconv"
-
-	"github.com/beevik/etree"
 )
 
 // Verify parses a NemID response (the raw XML bytes, after the caller has
@@ -38,40 +36,41 @@ func Verify(doc []byte, opts Options) (*Signed, error) {
 
 // sigParts are the children of the one ds:Signature.
 type sigParts struct {
-	el                *etree.Element
+	el                int32
 	id                string
-	signedInfo, value *etree.Element
-	keyInfo           *etree.Element
-	objects           []*etree.Element
+	signedInfo, value int32
+	keyInfo           int32
+	objects           []int32
 }
 
 // shape checks the document's skeleton: root, the single Signature in its
 // place, every Object inside it, no signature property outside an Object,
 // and the Signature's children in XMLDSig order.
 func (p *parsed) shape() (*sigParts, error) {
-	root := p.root
-	if root.Tag != "signature" || root.NamespaceURI() != NSOpenOCES {
-		return nil, fail(WrongRoot, "%s in namespace %s", quote(root.Tag), quote(root.NamespaceURI()))
+	t, root := p.t, p.root
+	if r := &t.nodes[root]; r.local != "signature" || r.ns != NSOpenOCES {
+		return nil, fail(WrongRoot, "%s in namespace %s", quote(r.local), quote(r.ns))
 	}
-	if err := onlyAttrs(root, "version"); err != nil {
+	if err := t.onlyAttrs(root, "version"); err != nil {
 		return nil, err
 	}
 	if len(p.signatures) != 1 {
 		return nil, fail(NotOneSignature, "%d ds:Signature elements", len(p.signatures))
 	}
-	sig := &sigParts{el: p.signatures[0]}
-	if sig.el.Parent() != root {
-		return nil, fail(SignatureMisplaced, "under %s", quote(sig.el.Parent().FullTag()))
+	sig := &sigParts{el: p.signatures[0], signedInfo: -1, value: -1, keyInfo: -1}
+	if par := t.nodes[sig.el].parent; par != root {
+		return nil, fail(SignatureMisplaced, "under %s", quote(t.fullTag(par)))
 	}
 	for _, obj := range p.objects {
-		if obj.el.Parent() != sig.el {
-			return nil, fail(ObjectMisplaced, "ds:Object under %s", quote(obj.el.Parent().FullTag()))
+		if par := t.nodes[obj.el].parent; par != sig.el {
+			return nil, fail(ObjectMisplaced, "ds:Object under %s", quote(t.fullTag(par)))
 		}
 	}
 	if p.strayProps > 0 {
 		return nil, fail(PropertyOutsideObject, "%d property elements outside any ds:Object", p.strayProps)
 	}
-	kids, err := elems(root)
+	var buf [8]int32
+	kids, err := t.elems(root, buf[:0])
 	if err != nil {
 		return nil, err
 	}
@@ -79,36 +78,36 @@ func (p *parsed) shape() (*sigParts, error) {
 		return nil, fail(UnexpectedElement, "the root has %d child elements", len(kids))
 	}
 
-	if err := onlyAttrs(sig.el, "Id"); err != nil {
+	if err := t.onlyAttrs(sig.el, "Id"); err != nil {
 		return nil, err
 	}
 	var ok bool
-	if sig.id, ok = attr(sig.el, "Id"); !ok || !isNCNameASCII(sig.id) {
+	if sig.id, ok = t.attr(sig.el, "Id"); !ok || !isNCNameASCII(sig.id) {
 		return nil, fail(MissingElement, "ds:Signature has no Id (or one that is no name)")
 	}
-	if kids, err = elems(sig.el); err != nil {
+	if kids, err = t.elems(sig.el, buf[:0]); err != nil {
 		return nil, err
 	}
 	for i, k := range kids {
 		switch {
-		case i == 0 && isDS(k, "SignedInfo"):
+		case i == 0 && t.isDS(k, "SignedInfo"):
 			sig.signedInfo = k
-		case i == 1 && isDS(k, "SignatureValue"):
+		case i == 1 && t.isDS(k, "SignatureValue"):
 			sig.value = k
-		case i == 2 && isDS(k, "KeyInfo"):
+		case i == 2 && t.isDS(k, "KeyInfo"):
 			sig.keyInfo = k
-		case i >= 2 && isDS(k, "Object"):
+		case i >= 2 && t.isDS(k, "Object"):
 			sig.objects = append(sig.objects, k)
 		default:
-			return nil, fail(UnexpectedElement, "%s as child %d of ds:Signature", quote(k.FullTag()), i+1)
+			return nil, fail(UnexpectedElement, "%s as child %d of ds:Signature", quote(t.fullTag(k)), i+1)
 		}
 	}
 	switch {
-	case sig.signedInfo == nil:
+	case sig.signedInfo < 0:
 		return nil, fail(MissingElement, "no ds:SignedInfo")
-	case sig.value == nil:
+	case sig.value < 0:
 		return nil, fail(MissingElement, "no ds:SignatureValue")
-	case sig.keyInfo == nil:
+	case sig.keyInfo < 0:
 		return nil, fail(NoSignerCertificate, "no ds:KeyInfo")
 	case len(sig.objects) == 0:
 		return nil, fail(MissingElement, "no ds:Object")
@@ -118,39 +117,41 @@ func (p *parsed) shape() (*sigParts, error) {
 
 // verifySignature does everything from SignedInfo on.
 func (p *parsed) verifySignature(sig *sigParts, o Options) (*Signed, error) {
+	t := p.t
 	// The canonicalization method must be known before canonicalising; it is
 	// read from the input here and checked again in the canonical form.
-	cms, err := elems(sig.signedInfo)
+	var buf [4]int32
+	cms, err := t.elems(sig.signedInfo, buf[:0])
 	if err != nil {
 		return nil, err
 	}
-	if len(cms) == 0 || !isDS(cms[0], "CanonicalizationMethod") {
+	if len(cms) == 0 || !t.isDS(cms[0], "CanonicalizationMethod") {
 		return nil, fail(MissingElement, "ds:SignedInfo does not start with ds:CanonicalizationMethod")
 	}
-	if alg, _ := attr(cms[0], "Algorithm"); !allowed(allowedC14N, alg) {
+	if alg, _ := t.attr(cms[0], "Algorithm"); !allowed(allowedC14N, alg) {
 		return nil, fail(AlgorithmNotAllowed, "canonicalization %s", quote(alg))
 	}
-	siBytes, err := canonicalize(sig.signedInfo)
+	siBytes, err := t.canonical(sig.signedInfo)
 	if err != nil {
 		return nil, err
 	}
-	siTree, err := reparse(siBytes, o)
+	siTree, siRoot, err := reparse(siBytes, o)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := readSignedInfo(siTree)
+	ref, err := readSignedInfo(siTree, siRoot)
 	if err != nil {
 		return nil, err
 	}
 
-	certs, signer, err := readKeyInfo(sig.keyInfo, o)
+	certs, signer, err := readKeyInfo(t, sig.keyInfo, o)
 	if err != nil {
 		return nil, err
 	}
-	if err := onlyAttrs(sig.value); err != nil {
+	if err := t.onlyAttrs(sig.value); err != nil {
 		return nil, err
 	}
-	svText, err := leafText(sig.value)
+	svText, err := t.leafText(sig.value)
 	if err != nil {
 		return nil, err
 	}
@@ -168,21 +169,21 @@ func (p *parsed) verifySignature(sig *sigParts, o Options) (*Signed, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := onlyAttrs(objEl, "Id"); err != nil {
+	if err := t.onlyAttrs(objEl, "Id"); err != nil {
 		return nil, err
 	}
-	objBytes, err := canonicalize(objEl)
+	objBytes, err := t.canonical(objEl)
 	if err != nil {
 		return nil, err
 	}
 	if d := sha256.Sum256(objBytes); !bytes.Equal(d[:], ref.digest) {
 		return nil, fail(DigestMismatch, "")
 	}
-	objTree, err := reparse(objBytes, o)
+	objTree, objRoot, err := reparse(objBytes, o)
 	if err != nil {
 		return nil, err
 	}
-	props, style, err := readProperties(objTree, sig.id)
+	props, style, err := readProperties(objTree, objRoot, sig.id)
 	if err != nil {
 		return nil, err
 	}
@@ -206,63 +207,64 @@ type reference struct {
 // readSignedInfo checks the canonical SignedInfo against the profile:
 // exactly CanonicalizationMethod, SignatureMethod and one Reference, with
 // allowed algorithms, no Transforms and nothing else.
-func readSignedInfo(si *etree.Element) (reference, error) {
+func readSignedInfo(t *tree, si int32) (reference, error) {
 	var ref reference
-	if !isDS(si, "SignedInfo") {
-		return ref, fail(Malformed, "canonical SignedInfo has root %s", quote(si.FullTag()))
+	if !t.isDS(si, "SignedInfo") {
+		return ref, fail(Malformed, "canonical SignedInfo has root %s", quote(t.fullTag(si)))
 	}
-	if err := onlyAttrs(si); err != nil {
+	if err := t.onlyAttrs(si); err != nil {
 		return ref, err
 	}
-	kids, err := elems(si)
+	var buf [4]int32
+	kids, err := t.elems(si, buf[:0])
 	if err != nil {
 		return ref, err
 	}
 	n := 0
 	for _, k := range kids {
-		if isDS(k, "Reference") {
+		if t.isDS(k, "Reference") {
 			n++
 		}
 	}
 	if n != 1 {
 		return ref, fail(NotOneReference, "%d ds:Reference elements", n)
 	}
-	if len(kids) != 3 || !isDS(kids[0], "CanonicalizationMethod") || !isDS(kids[1], "SignatureMethod") || !isDS(kids[2], "Reference") {
+	if len(kids) != 3 || !t.isDS(kids[0], "CanonicalizationMethod") || !t.isDS(kids[1], "SignatureMethod") || !t.isDS(kids[2], "Reference") {
 		return ref, fail(UnexpectedElement, "ds:SignedInfo is not CanonicalizationMethod, SignatureMethod, Reference")
 	}
-	if err := algorithm(kids[0], allowedC14N, "canonicalization"); err != nil {
+	if err := algorithm(t, kids[0], allowedC14N, "canonicalization"); err != nil {
 		return ref, err
 	}
-	if err := algorithm(kids[1], allowedSignature, "signature"); err != nil {
+	if err := algorithm(t, kids[1], allowedSignature, "signature"); err != nil {
 		return ref, err
 	}
 	r := kids[2]
-	if err := onlyAttrs(r, "URI"); err != nil {
+	if err := t.onlyAttrs(r, "URI"); err != nil {
 		return ref, err
 	}
-	uri, ok := attr(r, "URI")
+	uri, ok := t.attr(r, "URI")
 	if !ok || len(uri) < 2 || uri[0] != '#' || !isNCNameASCII(uri[1:]) {
 		return ref, fail(ReferenceTarget, "URI %s is not \"#Id\"", quote(uri))
 	}
 	ref.uri = uri
-	if kids, err = elems(r); err != nil {
+	if kids, err = t.elems(r, buf[:0]); err != nil {
 		return ref, err
 	}
 	for _, k := range kids {
-		if isDS(k, "Transforms") {
+		if t.isDS(k, "Transforms") {
 			return ref, fail(TransformNotAllowed, "")
 		}
 	}
-	if len(kids) != 2 || !isDS(kids[0], "DigestMethod") || !isDS(kids[1], "DigestValue") {
+	if len(kids) != 2 || !t.isDS(kids[0], "DigestMethod") || !t.isDS(kids[1], "DigestValue") {
 		return ref, fail(UnexpectedElement, "ds:Reference is not DigestMethod, DigestValue")
 	}
-	if err := algorithm(kids[0], allowedDigest, "digest"); err != nil {
+	if err := algorithm(t, kids[0], allowedDigest, "digest"); err != nil {
 		return ref, err
 	}
-	if err := onlyAttrs(kids[1]); err != nil {
+	if err := t.onlyAttrs(kids[1]); err != nil {
 		return ref, err
 	}
-	dv, err := leafText(kids[1])
+	dv, err := t.leafText(kids[1])
 	if err != nil {
 		return ref, err
 	}
@@ -274,37 +276,38 @@ func readSignedInfo(si *etree.Element) (reference, error) {
 
 // algorithm checks a *Method element: only an Algorithm attribute from the
 // list, and no content (no HMACOutputLength, no InclusiveNamespaces).
-func algorithm(el *etree.Element, list []string, what string) error {
-	if err := onlyAttrs(el, "Algorithm"); err != nil {
+func algorithm(t *tree, el int32, list []string, what string) error {
+	if err := t.onlyAttrs(el, "Algorithm"); err != nil {
 		return err
 	}
-	if alg, _ := attr(el, "Algorithm"); !allowed(list, alg) {
+	if alg, _ := t.attr(el, "Algorithm"); !allowed(list, alg) {
 		return fail(AlgorithmNotAllowed, "%s %s", what, quote(alg))
 	}
-	return emptyLeaf(el)
+	return t.emptyLeaf(el)
 }
 
 // resolve finds the element the verified URI names. The Id is unique in the
 // whole document (the walk refused duplicates of any spelling), and it must
 // be the Id attribute of a ds:Object child of the Signature. Every other
 // Object is unsigned content and refused.
-func (p *parsed) resolve(sig *sigParts, uri string) (*etree.Element, error) {
+func (p *parsed) resolve(sig *sigParts, uri string) (int32, error) {
+	t := p.t
 	id := uri[1:]
-	target := p.ids[id]
-	if target == nil {
-		return nil, fail(ReferenceTarget, "no element has Id %s", quote(id))
+	target, ok := p.ids.get(id)
+	if !ok {
+		return 0, fail(ReferenceTarget, "no element has Id %s", quote(id))
 	}
-	if v, ok := attr(target, "Id"); !ok || v != id || !isDS(target, "Object") || target.Parent() != sig.el {
-		return nil, fail(ReferenceTarget, "Id %s is on %s, not on a ds:Object of the signature", quote(id), quote(target.FullTag()))
+	if v, ok := t.attr(target, "Id"); !ok || v != id || !t.isDS(target, "Object") || t.nodes[target].parent != sig.el {
+		return 0, fail(ReferenceTarget, "Id %s is on %s, not on a ds:Object of the signature", quote(id), quote(t.fullTag(target)))
 	}
 	for _, obj := range p.objects {
 		if obj.el == target {
 			continue
 		}
 		if obj.props > 0 {
-			return nil, fail(PropertyOutsideObject, "an unreferenced ds:Object holds signature properties")
+			return 0, fail(PropertyOutsideObject, "an unreferenced ds:Object holds signature properties")
 		}
-		return nil, fail(UnsignedObject, "a second ds:Object")
+		return 0, fail(UnsignedObject, "a second ds:Object")
 	}
 	return target, nil
 }
@@ -313,24 +316,26 @@ func (p *parsed) resolve(sig *sigParts, uri string) (*etree.Element, error) {
 // one end-entity (non-CA) certificate. Position in KeyInfo means nothing
 // (the JS client puts the issuing CA first, §4.2); a second end-entity
 // certificate makes the signer ambiguous and is refused rather than guessed.
-func readKeyInfo(ki *etree.Element, o Options) ([]*x509.Certificate, *x509.Certificate, error) {
-	if err := onlyAttrs(ki); err != nil {
+func readKeyInfo(t *tree, ki int32, o Options) ([]*x509.Certificate, *x509.Certificate, error) {
+	if err := t.onlyAttrs(ki); err != nil {
 		return nil, nil, err
 	}
-	datas, err := elems(ki)
+	var buf [8]int32
+	datas, err := t.elems(ki, buf[:0])
 	if err != nil {
 		return nil, nil, err
 	}
-	var certs []*x509.Certificate
+	certs := make([]*x509.Certificate, 0, len(datas))
 	var signer *x509.Certificate
 	for _, d := range datas {
-		if !isDS(d, "X509Data") {
-			return nil, nil, fail(UnexpectedElement, "%s in ds:KeyInfo", quote(d.FullTag()))
+		if !t.isDS(d, "X509Data") {
+			return nil, nil, fail(UnexpectedElement, "%s in ds:KeyInfo", quote(t.fullTag(d)))
 		}
-		if err := onlyAttrs(d); err != nil {
+		if err := t.onlyAttrs(d); err != nil {
 			return nil, nil, err
 		}
-		cs, err := elems(d)
+		var cbuf [4]int32
+		cs, err := t.elems(d, cbuf[:0])
 		if err != nil {
 			return nil, nil, err
 		}
@@ -338,13 +343,13 @@ func readKeyInfo(ki *etree.Element, o Options) ([]*x509.Certificate, *x509.Certi
 			return nil, nil, fail(MissingElement, "empty ds:X509Data")
 		}
 		for _, c := range cs {
-			if !isDS(c, "X509Certificate") {
-				return nil, nil, fail(UnexpectedElement, "%s in ds:X509Data", quote(c.FullTag()))
+			if !t.isDS(c, "X509Certificate") {
+				return nil, nil, fail(UnexpectedElement, "%s in ds:X509Data", quote(t.fullTag(c)))
 			}
-			if err := onlyAttrs(c); err != nil {
+			if err := t.onlyAttrs(c); err != nil {
 				return nil, nil, err
 			}
-			text, err := leafText(c)
+			text, err := t.leafText(c)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -352,9 +357,11 @@ func readKeyInfo(ki *etree.Element, o Options) ([]*x509.Certificate, *x509.Certi
 			if err != nil {
 				return nil, nil, failErr(BadCertificate, err, "certificate "+strconv.Itoa(len(certs)+1)+" is not base64")
 			}
-			cert, err := x509.ParseCertificate(der)
-			if err != nil {
-				return nil, nil, failErr(BadCertificate, err, "certificate "+strconv.Itoa(len(certs)+1))
+			cert := o.known(der)
+			if cert == nil {
+				if cert, err = x509.ParseCertificate(der); err != nil {
+					return nil, nil, failErr(BadCertificate, err, "certificate "+strconv.Itoa(len(certs)+1))
+				}
 			}
 			certs = append(certs, cert)
 			if cert.BasicConstraintsValid && cert.IsCA {

@@ -2,6 +2,8 @@ package xmldsig
 
 import (
 	"bytes"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -169,5 +171,39 @@ func TestErrorText(t *testing.T) {
 		if strings.HasPrefix(r.String(), "reason(") {
 			t.Errorf("reason %d has no name", r)
 		}
+	}
+}
+
+// TestKnownCertificates: a KeyInfo certificate with the DER bytes of a known
+// one is that one; others are parsed; the result is otherwise the same.
+func TestKnownCertificates(t *testing.T) {
+	doc := fixture(t, "XMLDSigMessage-POCES.xml")
+	plain, err := Verify(doc, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ica, err := x509.ParseCertificate(plain.Certificates[0].Raw) // same bytes, another object
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(fixture(t, "TRUST2408-OCES-Primary-CA.cert.pem"))
+	unrelated, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Verify(doc, Options{KnownCertificates: []*x509.Certificate{nil, unrelated, ica}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Certificates[0] != ica {
+		t.Error("the known issuing CA was parsed again")
+	}
+	for i, c := range s.Certificates {
+		if c == unrelated || !bytes.Equal(c.Raw, plain.Certificates[i].Raw) {
+			t.Errorf("certificate %d is not the one in KeyInfo", i)
+		}
+	}
+	if s.Signer != s.Certificates[1] || !bytes.Equal(s.SignedInfo, plain.SignedInfo) || !bytes.Equal(s.Object, plain.Object) || len(s.Properties) != len(plain.Properties) {
+		t.Error("known certificates changed the result")
 	}
 }
