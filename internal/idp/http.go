@@ -49,7 +49,9 @@ func (s *Service) Register(mux *http.ServeMux) {
 // securityHeaders are set on everything the launcher answers.
 func securityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin: the launcher's own requests (the sign text's form post)
+	// carry their Origin; nothing goes to other sites.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
@@ -170,6 +172,16 @@ func (s *Service) signText(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.NotFound(w, r)
 		return
+	}
+	if row.Step == store.IdPSignText {
+		// The text is shown now: the flow may go on to the credentials.
+		next := row
+		next.Step, next.UpdatedAt = store.IdPCredentials, s.clock.Now()
+		if err := s.st.UpdateIdPFlow(r.Context(), next); err != nil && !errors.Is(err, store.ErrConflict) {
+			s.log.Error("idp: recording that the sign text was shown", "err", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
 	}
 	format := strings.ToLower(valueOr(fc.ps, ooapi.ParamSignTextFormat, "TEXT"))
 	// frame-ancestors is checked against every ancestor: the launcher

@@ -8,6 +8,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/nemid-dk/nemid/internal/audit"
@@ -111,12 +113,13 @@ func actionOf(ps *ooapi.ParameterSet) string {
 func (s *Service) refusal(ctx context.Context, origin string, lang ooapi.Language, code ooapi.Code, sp int64, why string) *answer {
 	s.log.Info("idp: parameters refused", "code", code, "origin", origin, "sp", sp, "reason", why)
 	s.ends.WithLabelValues("none", string(code)).Inc()
-	subject, actor := "flow:refused", audit.System
+	// Only a refusal of parameters a registered SP signed is a security
+	// event of that SP; anything else anyone can send, and it is logged
+	// and counted, not written to the audit log.
 	if sp != 0 {
-		subject, actor = audit.ServiceProvider(sp), audit.ServiceProvider(sp)
+		s.appendAudit(ctx, audit.Entry{Actor: audit.ServiceProvider(sp), Action: audit.ClientStart, Subject: audit.ServiceProvider(sp),
+			Outcome: audit.Refused, Code: string(code), Detail: map[string]string{"origin": origin}})
 	}
-	s.appendAudit(ctx, audit.Entry{Actor: actor, Action: audit.ClientStart, Subject: subject, Outcome: audit.Refused,
-		Code: string(code), Detail: map[string]string{"origin": origin}})
 	return &answer{Done: encodeCode(code), Origin: origin, Message: web.CodeText(lang, code)}
 }
 
@@ -127,7 +130,7 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	if req.Mode != "lmt" && req.Mode != "std" {
 		return nil, errBadRequest
 	}
-	if req.Origin == "" || len(req.Origin) > 300 {
+	if !isOrigin(req.Origin) {
 		return nil, errBadRequest
 	}
 	ps, err := ooapi.ParseParameters([]byte(req.Parameters))
@@ -147,19 +150,13 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	if problems := ooapi.VerifyParameters(ps, now, ooapi.VerifyOptions{Origin: req.Origin, Location: s.loc}); len(problems) > 0 {
 		return s.refusal(ctx, req.Origin, lang, problems[0].Code, 0, problems[0].String()), nil
 	}
+	if err := checkSignProperties(valueOf(ps, ooapi.ParamSignProperties)); err != nil {
+		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGN_PROPERTIES: "+err.Error()), nil
+	}
 	if f, _ := ps.Get(ooapi.ParamSignTextFormat); strings.EqualFold(f, "XML") || strings.EqualFold(f, "PDF") {
 		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGNTEXT_FORMAT "+f+" is not supported by this server yet: sign TEXT or HTML"), nil
 	}
-	certB64, _ := ps.Get(ooapi.ParamSPCert)
-	der, err := base64.StdEncoding.DecodeString(certB64)
-	var cert *x509.Certificate
-	if err == nil {
-		cert, err = x509.ParseCertificate(der)
-	}
-	if err != nil {
-		return s.refusal(ctx, req.Origin, lang, ooapi.SRV005, 0, "SP_CERT is not a certificate"), nil
-	}
-	sp, err := s.sps.Identify(ctx, cert)
+	sp, err := s.identifySP(ctx, ps)
 	if errors.Is(err, spcheck.ErrRefused) {
 		return s.refusal(ctx, req.Origin, lang, ooapi.SRV005, sp.ID, err.Error()), nil
 	}
@@ -178,12 +175,18 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	if err != nil {
 		return nil, err
 	}
+	action := actionOf(ps)
+	// A signing waits until the sign text has been shown (signText):
+	// nothing is signed that the launcher did not serve to the user.
+	first := store.IdPCredentials
+	if action == actionSign {
+		first = store.IdPSignText
+	}
 	row := store.IdPFlow{IDHash: idHash, SP: sp.ID, Origin: req.Origin, Mode: req.Mode, Parameters: req.Parameters,
-		Step: store.IdPCredentials, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.timeout)}
+		Step: first, CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(s.timeout)}
 	if err := s.st.InsertIdPFlow(ctx, row); err != nil {
 		return nil, err
 	}
-	action := actionOf(ps)
 	s.appendAudit(ctx, audit.Entry{Actor: audit.ServiceProvider(sp.ID), Action: audit.ClientStart, Subject: audit.ServiceProvider(sp.ID),
 		Outcome: audit.Success, Detail: map[string]string{"flow": flowRef(idHash), "action": action}})
 
@@ -194,7 +197,7 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	if token, ok := ps.Get(ooapi.ParamRememberUserID); ok {
 		a.ShowRemember = true
 		a.RememberChecked = !strings.EqualFold(valueOf(ps, ooapi.ParamRememberUserIDInitialStatus), "FALSE")
-		if nemid, ok := s.remember.user(token); ok {
+		if nemid, ok := s.remember.user(token, sp.ID, now); ok {
 			a.RememberedUserID, a.RememberChecked = nemid, true
 		}
 	}
@@ -223,6 +226,55 @@ func valueOr(ps *ooapi.ParameterSet, name, def string) string {
 	}
 	return def
 }
+
+// isOrigin reports whether s is an origin as a browser serialises one:
+// http(s)://host[:port], nothing else.
+func isOrigin(s string) bool {
+	if len(s) > 300 || !originToken.MatchString(s) {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Host != "" && u.Path == "" && u.RawQuery == "" && u.User == nil && u.Scheme+"://"+u.Host == s
+}
+
+// reservedProperties are the response properties NemID itself writes
+// (spec 4.3): a SIGN_PROPERTIES pair may not pose as one of them.
+var reservedProperties = []string{"RequestIssuer", "TimeStamp", "action", "signtext", "rememberUseridToken",
+	"identityAssuranceLevel", "stylesheetDigest"}
+
+// checkSignProperties checks the SP's SIGN_PROPERTIES pairs before any
+// user works on the flow: each name an XML-safe word used once and not one
+// of NemID's own properties, each value text that XML can carry.
+func checkSignProperties(v string) error {
+	if v == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, pair := range strings.Split(v, ";") {
+		name, value, _ := strings.Cut(pair, "=")
+		name = strings.TrimSpace(name)
+		switch {
+		case !propertyName.MatchString(name):
+			return fmt.Errorf("%q is not a property name (letters, digits, '_', '-', '.', starting with a letter)", name)
+		case seen[strings.ToLower(name)]:
+			return fmt.Errorf("property %q is given twice", name)
+		}
+		for _, r := range reservedProperties {
+			if strings.EqualFold(r, name) {
+				return fmt.Errorf("property %q is NemID's own", name)
+			}
+		}
+		seen[strings.ToLower(name)] = true
+		for _, r := range value {
+			if r < 0x20 || r == 0xFFFD || r == 0xFFFE || r == 0xFFFF {
+				return fmt.Errorf("the value of %q holds a character XML cannot carry (%U)", name, r)
+			}
+		}
+	}
+	return nil
+}
+
+var propertyName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
 func containsString(list []string, s string) bool {
 	for _, x := range list {
@@ -318,21 +370,51 @@ func (s *Service) end(ctx context.Context, fc *flowCtx, user string, code ooapi.
 	return &answer{Done: encodeCode(code), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, code)}, nil
 }
 
-// endOn ends the flow with the NemID code err carries, or returns err.
-func (s *Service) endOn(ctx context.Context, fc *flowCtx, user string, err error) (*answer, error) {
+// failOn ends the flow with the NemID code err carries or, for an error
+// without one, with SRV004 after logging it: a flow that failed after a
+// step had effects (a code used, a key unlocked) is ended, its sealed
+// state gone, rather than left open.
+func (s *Service) failOn(ctx context.Context, fc *flowCtx, user string, err error) (*answer, error) {
 	if code, ok := auth.CodeOf(err); ok {
 		return s.end(ctx, fc, user, code, err.Error())
 	}
-	return nil, err
+	s.log.Error("idp: flow failed", "flow", flowRef(fc.row.IDHash), "err", err)
+	return s.end(ctx, fc, user, ooapi.SRV004, "internal error")
 }
 
-// retry answers a user's fixable mistake in the flow's language.
-func (fc *flowCtx) retry(ue *auth.UserError, field string) *answer {
+// maxFlowFailures is how many wrong passwords (and refused new passwords)
+// one flow takes before it ends with AUTH009: auth counts wrong passwords
+// per user, this bounds one flow trying many user-ids.
+const maxFlowFailures = 5
+
+// maxUserID is the longest user-id a flow reads: an alias has at most 48
+// characters of at most 4 bytes.
+const maxUserID = 4 * 48
+
+// retry answers a user's fixable mistake in the flow's language and gives
+// the flow its full time again; counted mistakes end the flow after
+// maxFlowFailures.
+func (s *Service) retry(ctx context.Context, fc *flowCtx, ue *auth.UserError, field string, counted bool) (*answer, error) {
+	now := s.clock.Now()
+	next := fc.row
+	next.UpdatedAt, next.ExpiresAt = now, now.Add(s.timeout)
+	if counted {
+		next.Failures++
+	}
+	if next.Failures >= maxFlowFailures {
+		return s.end(ctx, fc, "", ooapi.AUTH009, "too many wrong answers in one flow")
+	}
+	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}, nil
+		}
+		return nil, err
+	}
 	text := ue.Text(fc.lang)
 	if fc.lang == ooapi.KL {
 		text = web.Text(ooapi.KL, "auth."+ue.ID)
 	}
-	return &answer{Retry: text, Field: field}
+	return &answer{Retry: text, Field: field}, nil
 }
 
 // password checks user-id and password and asks for a key-card code.
@@ -344,13 +426,16 @@ func (s *Service) password(ctx context.Context, req request) (*answer, error) {
 	if req.UserID == "" || req.Password == "" {
 		return &answer{Retry: web.Text(fc.lang, "wrongCredentials"), Field: "userid"}, nil
 	}
+	if len(req.UserID) > maxUserID {
+		return nil, errBadRequest
+	}
 	f, err := s.auth.StartLogon(ctx, req.UserID, req.Password)
 	var ue *auth.UserError
 	if errors.As(err, &ue) {
-		return fc.retry(ue, "password"), nil
+		return s.retry(ctx, fc, ue, "password", true)
 	}
 	if err != nil {
-		return s.endOn(ctx, fc, "", err)
+		return s.failOn(ctx, fc, "", err)
 	}
 	st := sealedState{AuthFlow: f.ID, Unlocked: f.Unlocked, Card: f.CardNumber, Key: f.KeyNumber, Remember: req.Remember}
 	if f.Activation {
@@ -377,12 +462,15 @@ func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
 	f, err := s.auth.AnswerOTP(ctx, st.AuthFlow, st.Key, strings.TrimSpace(req.Code))
 	var ue *auth.UserError
 	if errors.As(err, &ue) {
-		r := fc.retry(ue, "code")
-		r.Card, r.Key = st.Card, st.Key
-		return r, nil
+		// Wrong codes are counted against the card by auth (LOCK003).
+		r, err := s.retry(ctx, fc, ue, "code", false)
+		if r != nil && r.Retry != "" {
+			r.Card, r.Key = st.Card, st.Key
+		}
+		return r, err
 	}
 	if err != nil {
-		return s.endOn(ctx, fc, "", err)
+		return s.failOn(ctx, fc, "", err)
 	}
 	if f.Step == auth.StepActivate {
 		if a, err := s.advance(ctx, fc, store.IdPActivate, st); a != nil || err != nil {
@@ -411,16 +499,16 @@ func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
 		if strings.HasPrefix(ue.ID, "alias") {
 			field = "alias"
 		}
-		return fc.retry(ue, field), nil
+		return s.retry(ctx, fc, ue, field, true)
 	}
 	if err != nil {
-		return s.endOn(ctx, fc, "", err)
+		return s.failOn(ctx, fc, "", err)
 	}
 	// The key is now wrapped under the new password: unlock it for the
 	// signature (activations cost a second derivation; logons do not).
 	clear(st.Unlocked)
 	if st.Unlocked, err = s.reg.Unlock(ctx, f.User.ID, req.NewPassword); err != nil {
-		return nil, err
+		return s.failOn(ctx, fc, f.User.NemID, err)
 	}
 	return s.finish(ctx, fc, st, f.User)
 }
@@ -462,25 +550,27 @@ func (s *Service) idle(ctx context.Context, req request) (*answer, error) {
 // the user's key, and ends the flow with it.
 func (s *Service) finish(ctx context.Context, fc *flowCtx, st sealedState, u *auth.User) (*answer, error) {
 	if u == nil {
-		return nil, errors.New("idp: a done logon flow without its user")
+		return s.failOn(ctx, fc, "", errors.New("idp: a done logon flow without its user"))
 	}
-	sp, err := s.st.ServiceProvider(ctx, fc.row.SP)
-	if err != nil {
-		return nil, err
-	}
-	if sp.Disabled {
-		return s.end(ctx, fc, u.NemID, ooapi.SRV005, "the service provider was disabled during the flow")
+	// The service provider is checked again: its agreement or certificate
+	// may have ended while the user logged on.
+	sp, err := s.identifySP(ctx, fc.ps)
+	switch {
+	case errors.Is(err, spcheck.ErrRefused) || (err == nil && sp.ID != fc.row.SP):
+		return s.end(ctx, fc, u.NemID, ooapi.SRV005, "the service provider's agreement or certificate ended during the flow")
+	case err != nil:
+		return s.failOn(ctx, fc, u.NemID, err)
 	}
 	cert, err := s.reg.Certificate(ctx, u.NemID)
 	if errors.Is(err, registration.ErrNoCertificate) {
 		return s.end(ctx, fc, u.NemID, ooapi.OCES006, "the user has no valid certificate")
 	}
 	if err != nil {
-		return nil, err
+		return s.failOn(ctx, fc, u.NemID, err)
 	}
 	props, err := s.properties(fc, sp, st, u)
 	if err != nil {
-		return nil, err
+		return s.failOn(ctx, fc, u.NemID, err)
 	}
 	doc, err := xmldsig.BuildJSClientResponse(props, []*x509.Certificate{s.issuing, cert, s.root}, func(signedInfo []byte) ([]byte, error) {
 		digest := sha256.Sum256(signedInfo)
@@ -490,12 +580,24 @@ func (s *Service) finish(ctx context.Context, fc *flowCtx, st sealedState, u *au
 	case errors.Is(err, keyvault.ErrNoKey):
 		return s.end(ctx, fc, u.NemID, ooapi.OCES006, "the user has no key")
 	case err != nil:
-		if _, ok := auth.CodeOf(err); ok {
-			return s.endOn(ctx, fc, u.NemID, err)
-		}
-		return nil, err
+		return s.failOn(ctx, fc, u.NemID, err)
 	}
 	return s.end(ctx, fc, u.NemID, "", "", doc)
+}
+
+// identifySP finds the service provider by the parameters' SP_CERT
+// (spcheck: registered, enabled, ours, unrevoked). A certificate that does
+// not parse is a refusal.
+func (s *Service) identifySP(ctx context.Context, ps *ooapi.ParameterSet) (store.ServiceProvider, error) {
+	der, err := base64.StdEncoding.DecodeString(valueOf(ps, ooapi.ParamSPCert))
+	if err != nil {
+		return store.ServiceProvider{}, fmt.Errorf("%w: SP_CERT is not base64", spcheck.ErrRefused)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return store.ServiceProvider{}, fmt.Errorf("%w: SP_CERT is not a certificate", spcheck.ErrRefused)
+	}
+	return s.sps.Identify(ctx, cert)
 }
 
 // properties are the signed properties of the response, in the order the
@@ -525,7 +627,7 @@ func (s *Service) properties(fc *flowCtx, sp store.ServiceProvider, st sealedSta
 		props = append(props, xmldsig.Property{Name: "signtext", Raw: raw, Value: string(text), Encoding: xmldsig.EncodingBase64, VisibleToSigner: true})
 	}
 	if _, ok := fc.ps.Get(ooapi.ParamRememberUserID); ok && st.Remember {
-		token, err := s.remember.token(u.NemID)
+		token, err := s.remember.token(u.NemID, sp.ID, s.clock.Now())
 		if err != nil {
 			return nil, err
 		}

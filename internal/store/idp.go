@@ -16,6 +16,7 @@ type IdPStep string
 
 // The steps of a JS-client flow.
 const (
+	IdPSignText    IdPStep = "signtext"    // a signing: waiting for the sign text to be shown
 	IdPCredentials IdPStep = "credentials" // waiting for user-id and password
 	IdPOTP         IdPStep = "otp"         // waiting for the key-card code
 	IdPActivate    IdPStep = "activate"    // waiting for the first personal password
@@ -38,6 +39,8 @@ type IdPFlow struct {
 	// Sealed is what the later steps need, sealed by internal/idp under a
 	// key only the flow's secret gives; nil until the password step.
 	Sealed []byte
+	// Failures counts the wrong answers given in this flow.
+	Failures int
 	// Version counts the flow's updates: UpdateIdPFlow writes only over
 	// the version it was given, so that of two racing steps one wins.
 	Version   int64
@@ -52,7 +55,7 @@ type IdPStore interface {
 	InsertIdPFlow(ctx context.Context, f IdPFlow) error
 	// IdPFlow returns the flow with that id hash, or ErrNotFound.
 	IdPFlow(ctx context.Context, idHash string) (IdPFlow, error)
-	// UpdateIdPFlow writes f's Step, Sealed, UpdatedAt and ExpiresAt and
+	// UpdateIdPFlow writes f's Step, Sealed, Failures, UpdatedAt and ExpiresAt and
 	// sets Version to f.Version+1 — if the stored flow still has
 	// f.Version. Otherwise it changes nothing and returns ErrConflict
 	// (ErrNotFound if the flow is gone).
@@ -72,9 +75,11 @@ func validIdPFlow(f IdPFlow) error {
 		return errors.New("no origin")
 	case f.Mode != "lmt" && f.Mode != "std":
 		return fmt.Errorf("mode %q: want lmt or std", f.Mode)
+	case f.Failures < 0:
+		return errors.New("negative failures")
 	}
 	switch f.Step {
-	case IdPCredentials, IdPOTP, IdPActivate, IdPEnded:
+	case IdPSignText, IdPCredentials, IdPOTP, IdPActivate, IdPEnded:
 	default:
 		return fmt.Errorf("step %q is not a JS-client step", f.Step)
 	}
@@ -84,7 +89,7 @@ func validIdPFlow(f IdPFlow) error {
 	return nil
 }
 
-const idpFlowColumns = `id_hash, sp_id, origin, mode, parameters, step, sealed, version, created_at, updated_at, expires_at`
+const idpFlowColumns = `id_hash, sp_id, origin, mode, parameters, step, sealed, failures, version, created_at, updated_at, expires_at`
 
 func (s *sqlStore) InsertIdPFlow(ctx context.Context, f IdPFlow) error {
 	if err := validIdPFlow(f); err != nil {
@@ -95,8 +100,8 @@ func (s *sqlStore) InsertIdPFlow(ctx context.Context, f IdPFlow) error {
 	}
 	err := retry(ctx, s.d, func() error {
 		_, err := s.w.ExecContext(ctx, s.d.rebind(`INSERT INTO idp_flows (`+idpFlowColumns+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
-			f.IDHash, f.SP, f.Origin, f.Mode, f.Parameters, string(f.Step), f.Sealed,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
+			f.IDHash, f.SP, f.Origin, f.Mode, f.Parameters, string(f.Step), f.Sealed, f.Failures,
 			micros(f.CreatedAt), micros(f.UpdatedAt), micros(f.ExpiresAt))
 		return err
 	})
@@ -118,7 +123,7 @@ func (s *sqlStore) IdPFlow(ctx context.Context, idHash string) (IdPFlow, error) 
 		created, updated, expires int64
 	)
 	err := s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+idpFlowColumns+` FROM idp_flows WHERE id_hash = ?`), idHash).
-		Scan(&f.IDHash, &f.SP, &f.Origin, &f.Mode, &f.Parameters, &step, &f.Sealed, &f.Version, &created, &updated, &expires)
+		Scan(&f.IDHash, &f.SP, &f.Origin, &f.Mode, &f.Parameters, &step, &f.Sealed, &f.Failures, &f.Version, &created, &updated, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return IdPFlow{}, fmt.Errorf("store: JS-client flow: %w", ErrNotFound)
 	}
@@ -136,9 +141,9 @@ func (s *sqlStore) UpdateIdPFlow(ctx context.Context, f IdPFlow) error {
 	}
 	var n int64
 	err := retry(ctx, s.d, func() error {
-		res, err := s.w.ExecContext(ctx, s.d.rebind(`UPDATE idp_flows SET step = ?, sealed = ?, updated_at = ?, expires_at = ?, version = version + 1
+		res, err := s.w.ExecContext(ctx, s.d.rebind(`UPDATE idp_flows SET step = ?, sealed = ?, failures = ?, updated_at = ?, expires_at = ?, version = version + 1
 WHERE id_hash = ? AND version = ?`),
-			string(f.Step), f.Sealed, micros(f.UpdatedAt), micros(f.ExpiresAt), f.IDHash, f.Version)
+			string(f.Step), f.Sealed, f.Failures, micros(f.UpdatedAt), micros(f.ExpiresAt), f.IDHash, f.Version)
 		if err != nil {
 			return err
 		}

@@ -33,7 +33,7 @@ func testIdPFlows(t *testing.T, s store.Store) {
 	sameTime(t, "UpdatedAt", got.UpdatedAt, f.CreatedAt)
 
 	next := got
-	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt = store.IdPOTP, []byte{0, 1, 0xff}, t0.Add(time.Minute), t0.Add(11*time.Minute)
+	next.Step, next.Sealed, next.Failures, next.UpdatedAt, next.ExpiresAt = store.IdPOTP, []byte{0, 1, 0xff}, 3, t0.Add(time.Minute), t0.Add(11*time.Minute)
 	if err := s.UpdateIdPFlow(ctx(t), next); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func testIdPFlows(t *testing.T, s store.Store) {
 	stale.Step = store.IdPEnded
 	mustErr(t, "UpdateIdPFlow over an old version", s.UpdateIdPFlow(ctx(t), stale), store.ErrConflict)
 	got, err = s.IdPFlow(ctx(t), f.IDHash)
-	if err != nil || got.Step != store.IdPOTP || !bytes.Equal(got.Sealed, next.Sealed) || got.Version != 2 {
+	if err != nil || got.Step != store.IdPOTP || !bytes.Equal(got.Sealed, next.Sealed) || got.Failures != 3 || got.Version != 2 {
 		t.Fatalf("after update: %+v, %v", got, err)
 	}
 	sameTime(t, "ExpiresAt", got.ExpiresAt, next.ExpiresAt)
