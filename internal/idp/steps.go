@@ -153,6 +153,9 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	if err := checkSignProperties(valueOf(ps, ooapi.ParamSignProperties)); err != nil {
 		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGN_PROPERTIES: "+err.Error()), nil
 	}
+	if u := valueOf(ps, ooapi.ParamCredentialUpdate); strings.EqualFold(u, "PASSWORD") || strings.EqualFold(u, "ALIAS") {
+		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "CREDENTIAL_UPDATE "+u+" is not supported by this server yet"), nil
+	}
 	if f, _ := ps.Get(ooapi.ParamSignTextFormat); strings.EqualFold(f, "XML") || strings.EqualFold(f, "PDF") {
 		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGNTEXT_FORMAT "+f+" is not supported by this server yet: sign TEXT or HTML"), nil
 	}
