@@ -39,6 +39,7 @@ var commands = []command{
 	{"params", "sign and verify NemID client parameter sets (as a service provider)", paramsCommands.run},
 	{"response", "validate a NemID client response (as a service provider): signature, chain, revocation, identity", responseCommands.run},
 	{"audit", "verify, list and take the head of the tamper-evident audit log", auditCommands.run},
+	{"bench", "measure a running server: complete logons per second, latency, and the bound the cryptography sets", benchCommands.run},
 	{"version", "print the version", runVersion},
 }
 

@@ -14,9 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nemid-dk/nemid/internal/auth"
 	"github.com/nemid-dk/nemid/internal/ca"
 	"github.com/nemid-dk/nemid/internal/clock"
-	"github.com/nemid-dk/nemid/internal/auth"
 	"github.com/nemid-dk/nemid/internal/cpr"
 	"github.com/nemid-dk/nemid/internal/demo"
 	"github.com/nemid-dk/nemid/internal/idp"
