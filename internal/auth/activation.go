@@ -215,13 +215,14 @@ func (s *Service) CancelFlow(ctx context.Context, flowID string) (ooapi.Code, er
 // changes passwords with ChangePasswordWith, re-wrapping the user's vault
 // key in the same transaction.
 func (s *Service) ChangePassword(ctx context.Context, flowID, current, newPassword string) error {
-	return s.ChangePasswordWith(ctx, flowID, current, newPassword, CredentialChange{})
+	return s.ChangePasswordWith(ctx, flowID, current, newPassword, "", CredentialChange{})
 }
 
-// ChangePasswordWith is ChangePassword with change done as part of it:
-// change.Prepare once the current password is verified, before the
-// transaction, and change.Apply inside it.
-func (s *Service) ChangePasswordWith(ctx context.Context, flowID, current, newPassword string, change CredentialChange) error {
+// ChangePasswordWith is ChangePassword with a new alias too (unless alias
+// is "": it must pass CheckAlias and be free, ErrAliasTaken) and with
+// change done as part of it: change.Prepare once the current password is
+// verified, before the transaction, and change.Apply inside it.
+func (s *Service) ChangePasswordWith(ctx context.Context, flowID, current, newPassword, alias string, change CredentialChange) error {
 	f, err := s.openFlow(ctx, flowID)
 	if err != nil {
 		return err
@@ -241,18 +242,24 @@ func (s *Service) ChangePasswordWith(ctx context.Context, flowID, current, newPa
 		return refuse(ooapi.AUTH009, "the user is not active")
 	}
 	owner := PasswordOwner{CPR: u.CPR, NemID: u.NemID, Alias: u.Alias}
+	if alias != "" {
+		if err := CheckAlias(alias); err != nil {
+			return err
+		}
+		owner.Alias = alias
+	}
 	if owner.HasKeyCard, err = s.hasKeyCard(ctx, u.ID); err != nil {
 		return err
 	}
 	if err := CheckPassword(newPassword, owner); err != nil {
 		return err
 	}
-	err = s.changePassword(ctx, u, current, newPassword, change)
+	err = s.changePassword(ctx, u, current, newPassword, alias, change)
 	s.recordResult(ctx, UserActor(u.NemID), ActionPasswordChange, u, err, "")
 	return err
 }
 
-func (s *Service) changePassword(ctx context.Context, u store.User, current, newPassword string, change CredentialChange) error {
+func (s *Service) changePassword(ctx context.Context, u store.User, current, newPassword, alias string, change CredentialChange) error {
 	if len(current) > maxPasswordInput {
 		return ErrInvalidCredentials
 	}
@@ -291,6 +298,9 @@ func (s *Service) changePassword(ctx context.Context, u store.User, current, new
 		if result == nil {
 			locked.PasswordFailures, locked.AfterQuarantine = 0, false
 			locked.PasswordHash = hash
+			if alias != "" {
+				locked.Alias = alias
+			}
 		}
 		if err := tx.UpdateUser(locked); err != nil || result != nil {
 			return err
@@ -300,6 +310,9 @@ func (s *Service) changePassword(ctx context.Context, u store.User, current, new
 	if err != nil {
 		// Rolled back, the settling of the attempt with it: give its place back.
 		s.releaseClaim(ctx, c)
+		if errors.Is(err, store.ErrAliasTaken) {
+			return ErrAliasTaken
+		}
 		return err
 	}
 	return result

@@ -67,7 +67,7 @@ func TestCredentialChange(t *testing.T) {
 			{Prepare: func(context.Context, auth.User) error { return errWork }},
 			{Apply: func(store.AuthTx, auth.User) error { return errWork }},
 		} {
-			if err := e.svc.ChangePasswordWith(ctx, done.ID, "Sommer2026", "Vinter2026", c); !errors.Is(err, errWork) {
+			if err := e.svc.ChangePasswordWith(ctx, done.ID, "Sommer2026", "Vinter2026", "", c); !errors.Is(err, errWork) {
 				t.Fatalf("ChangePasswordWith: %v", err)
 			}
 			u, err := e.st.UserByNemID(ctx, nemid)

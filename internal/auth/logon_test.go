@@ -459,3 +459,20 @@ func TestUseFlowOnce(t *testing.T) {
 		wantCode(t, "UseFlow of a user blocked meanwhile", err, ooapi.AUTH005)
 	})
 }
+
+// TestChangePasswordAndAlias: a new alias with the new password, checked
+// by the alias rules and taken only if free; the user-id then works.
+func TestChangePasswordAndAlias(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e *env) {
+		e.register(t, "Taget.Alias")
+		r := e.register(t, "")
+		e.activate(t, r, "Hemmelig42")
+		f := e.logon(t, r.User.NemID, "Hemmelig42")
+		wantErr(t, "an alias breaking a rule", e.svc.ChangePasswordWith(bg, f.ID, "Hemmelig42", "Andet99x", "ab", auth.CredentialChange{}), auth.ErrAliasTooShort)
+		wantErr(t, "a taken alias", e.svc.ChangePasswordWith(bg, f.ID, "Hemmelig42", "Andet99x", "taget.alias", auth.CredentialChange{}), auth.ErrAliasTaken)
+		if err := e.svc.ChangePasswordWith(bg, f.ID, "Hemmelig42", "Andet99x", "Mit.Nye.Alias", auth.CredentialChange{}); err != nil {
+			t.Fatal(err)
+		}
+		e.logon(t, "mit.nye.alias", "Andet99x")
+	})
+}

@@ -63,6 +63,9 @@ type sealedState struct {
 	Key  string `json:"k"`
 	// Remember: the user asked to be remembered (REMEMBER_USERID).
 	Remember bool `json:"r"`
+	// User is the NemID number of the user, once the code is answered and
+	// a credential update (CREDENTIAL_UPDATE) comes before the response.
+	User string `json:"n,omitempty"`
 }
 
 const (

@@ -92,15 +92,49 @@ func TestRememberTokenBoundToSP(t *testing.T) {
 
 func spCertB64(e *idptest.Env) string { return base64.StdEncoding.EncodeToString(e.Signer.Cert.Raw) }
 
-// TestCredentialUpdateRefused: CREDENTIAL_UPDATE is refused clearly, not
-// ignored, until it is built.
-func TestCredentialUpdateRefused(t *testing.T) {
+// TestCredentialUpdate: CREDENTIAL_UPDATE=PASSWORD asks, after the code,
+// for the current and a new password; ALIAS for an alias too. The response
+// is then signed, and the new credentials log on.
+func TestCredentialUpdate(t *testing.T) {
 	e := idptest.NewEnv(t, "sqlite")
-	ps, _, err := e.Signer.Logon(ooapi.LogonOptions{ClientOptions: ooapi.ClientOptions{Origin: idptest.SPOrigin}, CredentialUpdate: "PASSWORD"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f, a := e.Start(t, string(ps.JSON()), idptest.SPOrigin); f != nil || a.Code() != ooapi.APP001 {
-		t.Errorf("CREDENTIAL_UPDATE=PASSWORD: %+v, want APP001", a)
+	u := e.Active(t)
+	for _, tc := range []struct{ kind, newPassword, alias string }{
+		{"PASSWORD", "Efteraar2026", ""},
+		{"ALIAS", "Vinter2026x", "Ny.Bruger.42"},
+	} {
+		ps, ch, err := e.Signer.Logon(ooapi.LogonOptions{ClientOptions: ooapi.ClientOptions{Origin: idptest.SPOrigin}, CredentialUpdate: tc.kind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := e.StartSession(t, ps, ch, idptest.SPOrigin)
+		a := c.Password(t, u.NemID(), u.Password)
+		a = c.OTP(t, u.Code(t, a.Key))
+		if a.Step != "update" || a.AliasAllowed != (tc.kind == "ALIAS") {
+			t.Fatalf("%s: after the code: %+v", tc.kind, a)
+		}
+		ctx := context.Background()
+		a, err = c.Flow().Update(ctx, "Forkert2026", tc.newPassword, tc.alias)
+		if err != nil || a.Retry == "" || a.Field != "password" {
+			t.Fatalf("%s: a wrong current password: %+v, %v", tc.kind, a, err)
+		}
+		if a, err = c.Flow().Update(ctx, u.Password, "kort", tc.alias); err != nil || a.Retry == "" || a.Field != "newPassword" {
+			t.Fatalf("%s: a new password breaking a rule: %+v, %v", tc.kind, a, err)
+		}
+		if a, err = c.Flow().Update(ctx, u.Password, tc.newPassword, tc.alias); err != nil || a.Code() != "" {
+			t.Fatalf("%s: the update: %+v, %v", tc.kind, a, err)
+		}
+		if _, err := e.Validator(t, c).Logon(ctx, "session", a.Done); err != nil {
+			t.Fatalf("%s: the response after the update: %v", tc.kind, err)
+		}
+		u.Password = tc.newPassword
+		userID := u.NemID()
+		if tc.alias != "" {
+			userID = tc.alias
+		}
+		c = e.StartLogon(t, ooapi.LogonOptions{})
+		a = c.Password(t, userID, u.Password)
+		if a.Step != "otp" {
+			t.Fatalf("%s: logon with the new credentials: %+v", tc.kind, a)
+		}
 	}
 }

@@ -101,7 +101,7 @@ func (s *Service) api(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w.Header())
 	step := r.PathValue("step")
 	handle, ok := map[string]func(context.Context, request) (*answer, error){
-		"start": s.start, "password": s.password, "otp": s.otp, "activate": s.activate,
+		"start": s.start, "password": s.password, "otp": s.otp, "activate": s.activate, "update": s.update,
 		"cancel": s.cancel, "timeout": s.idle,
 	}[step]
 	if !ok {

@@ -153,9 +153,6 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	if err := checkSignProperties(valueOf(ps, ooapi.ParamSignProperties)); err != nil {
 		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGN_PROPERTIES: "+err.Error()), nil
 	}
-	if u := valueOf(ps, ooapi.ParamCredentialUpdate); strings.EqualFold(u, "PASSWORD") || strings.EqualFold(u, "ALIAS") {
-		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "CREDENTIAL_UPDATE "+u+" is not supported by this server yet"), nil
-	}
 	if f, _ := ps.Get(ooapi.ParamSignTextFormat); strings.EqualFold(f, "XML") || strings.EqualFold(f, "PDF") {
 		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGNTEXT_FORMAT "+f+" is not supported by this server yet: sign TEXT or HTML"), nil
 	}
@@ -481,6 +478,13 @@ func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
 		}
 		return &answer{Step: "activate", AliasAllowed: true}, nil
 	}
+	if kind := credentialUpdate(fc.ps); kind != "" {
+		st.User = f.User.NemID
+		if a, err := s.advance(ctx, fc, store.IdPUpdate, st); a != nil || err != nil {
+			return a, err
+		}
+		return &answer{Step: "update", AliasAllowed: kind == "ALIAS"}, nil
+	}
 	return s.finish(ctx, fc, st, f.User)
 }
 
@@ -514,6 +518,62 @@ func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
 		return s.failOn(ctx, fc, f.User.NemID, err)
 	}
 	return s.finish(ctx, fc, st, f.User)
+}
+
+// credentialUpdate is what CREDENTIAL_UPDATE asks the user to change
+// after the logon (spec 2): "PASSWORD", "ALIAS" (alias and password), or
+// "" for nothing (any other value).
+func credentialUpdate(ps *ooapi.ParameterSet) string {
+	switch v := strings.ToUpper(valueOf(ps, ooapi.ParamCredentialUpdate)); v {
+	case "PASSWORD", "ALIAS":
+		return v
+	}
+	return ""
+}
+
+// update changes the password (and with CREDENTIAL_UPDATE=ALIAS the
+// alias) after the two factors, before the response is signed. The
+// current password is asked again, and counts like a logon attempt.
+func (s *Service) update(ctx context.Context, req request) (*answer, error) {
+	fc, a, err := s.load(ctx, req.Flow, store.IdPUpdate)
+	if fc == nil {
+		return a, err
+	}
+	st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	defer st.wipe()
+	alias := ""
+	if credentialUpdate(fc.ps) == "ALIAS" {
+		alias = strings.TrimSpace(req.Alias)
+	}
+	err = s.reg.ChangePassword(ctx, st.AuthFlow, req.Password, req.NewPassword, alias)
+	var ue *auth.UserError
+	if errors.As(err, &ue) {
+		field := "newPassword"
+		switch {
+		case errors.Is(err, auth.ErrInvalidCredentials):
+			field = "password"
+		case strings.HasPrefix(ue.ID, "alias"):
+			field = "alias"
+		}
+		return s.retry(ctx, fc, ue, field, true)
+	}
+	if err != nil {
+		return s.failOn(ctx, fc, "", err)
+	}
+	u, err := s.auth.Resolve(ctx, st.User)
+	if err != nil {
+		return s.failOn(ctx, fc, st.User, err)
+	}
+	// The key is now wrapped under the new password: unlock it for the
+	// signature.
+	clear(st.Unlocked)
+	if st.Unlocked, err = s.reg.Unlock(ctx, u.ID, req.NewPassword); err != nil {
+		return s.failOn(ctx, fc, u.NemID, err)
+	}
+	return s.finish(ctx, fc, st, &u)
 }
 
 // cancel ends the flow at the user's wish: CAN002, or CAN001 once a

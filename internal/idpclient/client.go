@@ -50,7 +50,7 @@ type Client struct {
 // next step), Retry (this step again, for Field) and Done (the end) is
 // set, with the fields that go with it.
 type Answer struct {
-	// Step is "credentials" (after start), "otp" or "activate".
+	// Step is "credentials" (after start), "otp", "activate" or "update".
 	Step string `json:"step"`
 	// Flow is the flow secret, in the answer to start only. A Flow keeps
 	// it; do not log it.
@@ -76,7 +76,7 @@ type Answer struct {
 	// retry of it).
 	Card string `json:"card"`
 	Key  string `json:"key"`
-	// AliasAllowed: the activate step may set an alias.
+	// AliasAllowed: the activate (or update) step may set an alias.
 	AliasAllowed bool `json:"aliasAllowed"`
 
 	// Retry is the text that says what was wrong, in the flow's language;
@@ -203,6 +203,13 @@ func (f *Flow) OTP(ctx context.Context, code string) (*Answer, error) {
 // "". The answer is a retry or the end.
 func (f *Flow) Activate(ctx context.Context, newPassword, alias string) (*Answer, error) {
 	return f.step(ctx, "activate", map[string]any{"newPassword": newPassword, "alias": alias})
+}
+
+// Update changes the password — and, when the answer allowed it, the
+// alias (unless "") — at the update step (CREDENTIAL_UPDATE), giving the
+// current password again.
+func (f *Flow) Update(ctx context.Context, current, newPassword, alias string) (*Answer, error) {
+	return f.step(ctx, "update", map[string]any{"password": current, "newPassword": newPassword, "alias": alias})
 }
 
 // Cancel ends the flow at the user's wish (CAN002, or CAN001 after a

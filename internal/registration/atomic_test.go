@@ -169,7 +169,7 @@ func TestCredentialChangesAreAtomic(t *testing.T) {
 			r := e.register(t, "")
 			e.activate(t, r.User.NemID, r.TemporaryPassword, "Sommer2026", r.Card)
 			f := e.logon(t, r.User.NemID, "Sommer2026", r.Card)
-			if err := e.faulty(t, "RewrapVaultKey").ChangePassword(ctx, f.ID, "Sommer2026", "Vinter2026"); !errors.Is(err, errInjected) {
+			if err := e.faulty(t, "RewrapVaultKey").ChangePassword(ctx, f.ID, "Sommer2026", "Vinter2026", ""); !errors.Is(err, errInjected) {
 				t.Fatalf("ChangePassword: %v", err)
 			}
 			if !e.signs(t, r.User.ID, "Sommer2026", r.Certificate) || e.signs(t, r.User.ID, "Vinter2026", r.Certificate) {

@@ -178,14 +178,15 @@ func (s *Service) Activate(ctx context.Context, flowID, temporaryPassword, newPa
 	return flow, err
 }
 
-// ChangePassword changes the password of a user in a done logon flow
-// (auth.ChangePasswordWith) and, in the same transaction, re-wraps the
-// vault key under the new password — or, if the key does not open with
-// the current password, replaces it and its certificate as Activate does.
-func (s *Service) ChangePassword(ctx context.Context, flowID, current, newPassword string) error {
+// ChangePassword changes the password (and the alias, unless alias is "")
+// of a user in a done logon flow (auth.ChangePasswordWith) and, in the same
+// transaction, re-wraps the vault key under the new password — or, if the
+// key does not open with the current password, replaces it and its
+// certificate as Activate does.
+func (s *Service) ChangePassword(ctx context.Context, flowID, current, newPassword, alias string) error {
 	k := &keyChange{s: s}
 	var user auth.User
-	err := s.auth.ChangePasswordWith(ctx, flowID, current, newPassword, auth.CredentialChange{
+	err := s.auth.ChangePasswordWith(ctx, flowID, current, newPassword, alias, auth.CredentialChange{
 		Prepare: func(ctx context.Context, u auth.User) error { return k.prepare(ctx, u, current, newPassword) },
 		Apply: func(tx store.AuthTx, u auth.User) error {
 			user = u

@@ -97,10 +97,10 @@ func TestChangePassword(t *testing.T) {
 		r := e.register(t, "")
 		e.activate(t, r.User.NemID, r.TemporaryPassword, "Sommer2026", r.Card)
 		f := e.logon(t, r.User.NemID, "sommer2026", r.Card)
-		if err := e.svc.ChangePassword(ctx, f.ID, "Vinter2026", "Efteraar2026x"); !errors.Is(err, auth.ErrInvalidCredentials) {
+		if err := e.svc.ChangePassword(ctx, f.ID, "Vinter2026", "Efteraar2026x", ""); !errors.Is(err, auth.ErrInvalidCredentials) {
 			t.Fatalf("ChangePassword with a wrong current password: %v", err)
 		}
-		if err := e.svc.ChangePassword(ctx, f.ID, "Sommer2026", "Efteraar2026"); err != nil {
+		if err := e.svc.ChangePassword(ctx, f.ID, "Sommer2026", "Efteraar2026", ""); err != nil {
 			t.Fatalf("ChangePassword: %v", err)
 		}
 		if e.signs(t, r.User.ID, "Sommer2026", r.Certificate) || !e.signs(t, r.User.ID, "EFTERAAR2026", r.Certificate) {
@@ -241,7 +241,7 @@ func TestBlock(t *testing.T) {
 		// A password change right after the unblock does not re-key: only an
 		// activation after the operator's reset does.
 		changed := e.logon(t, r.User.NemID, "Sommer2026", r.Card).ID
-		if err := e.svc.ChangePassword(ctx, changed, "Sommer2026", "Efteraar2026"); !errors.Is(err, registration.ErrNoKeyPair) {
+		if err := e.svc.ChangePassword(ctx, changed, "Sommer2026", "Efteraar2026", ""); !errors.Is(err, registration.ErrNoKeyPair) {
 			t.Errorf("ChangePassword after an unblock: %v, want ErrNoKeyPair", err)
 		}
 		temp, _, err := e.svc.ResetPassword(ctx, auth.OperatorActor("test"), r.User.NemID)
@@ -289,7 +289,7 @@ func TestConcurrentPasswordChanges(t *testing.T) {
 			done := make(chan int)
 			for i, f := range []*auth.Flow{f1, f2} {
 				go func() {
-					errs[i] = e.svc.ChangePassword(ctx, f.ID, "Sommer2026", news[i])
+					errs[i] = e.svc.ChangePassword(ctx, f.ID, "Sommer2026", news[i], "")
 					done <- i
 				}()
 			}

@@ -20,6 +20,7 @@ const (
 	IdPCredentials IdPStep = "credentials" // waiting for user-id and password
 	IdPOTP         IdPStep = "otp"         // waiting for the key-card code
 	IdPActivate    IdPStep = "activate"    // waiting for the first personal password
+	IdPUpdate      IdPStep = "update"      // waiting for a new password (CREDENTIAL_UPDATE)
 	IdPEnded       IdPStep = "ended"       // answered: a response or an error code
 )
 
@@ -79,7 +80,7 @@ func validIdPFlow(f IdPFlow) error {
 		return errors.New("negative failures")
 	}
 	switch f.Step {
-	case IdPSignText, IdPCredentials, IdPOTP, IdPActivate, IdPEnded:
+	case IdPSignText, IdPCredentials, IdPOTP, IdPActivate, IdPUpdate, IdPEnded:
 	default:
 		return fmt.Errorf("step %q is not a JS-client step", f.Step)
 	}

@@ -12,7 +12,7 @@ CREATE TABLE idp_flows (
     origin     TEXT    NOT NULL CHECK (origin <> ''),
     mode       TEXT    NOT NULL CHECK (mode IN ('lmt', 'std')),
     parameters TEXT    NOT NULL,
-    step       TEXT    NOT NULL CHECK (step IN ('signtext', 'credentials', 'otp', 'activate', 'ended')),
+    step       TEXT    NOT NULL CHECK (step IN ('signtext', 'credentials', 'otp', 'activate', 'update', 'ended')),
     failures   INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0), -- wrong answers in this flow
     sealed     BLOB,
     version    BIGINT  NOT NULL,
