@@ -176,8 +176,8 @@ func TestLauncherIsLabelled(t *testing.T) {
 			}
 		}
 	}
-	if inputs != 7 {
-		t.Errorf("found %d inputs, want 7 (user-id, password, remember, code, two new passwords, alias)", inputs)
+	if inputs != 8 {
+		t.Errorf("found %d inputs, want 8 (user-id, password, remember, code, current and two new passwords, alias)", inputs)
 	}
 	if alert := ids["alert"]; alert == nil {
 		t.Error("no alert region")

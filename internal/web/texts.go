@@ -83,7 +83,16 @@ var catalogue = map[string]text{
 		"You have logged on with a temporary password. Now choose your own password.",
 		"Isissutissaq killilimmik atuuttoq atorlugu iserputit. Maanna isissutissat nammineq toqqaruk.",
 	},
-	"newPassword":    {"Ny adgangskode", "New password", "Isissutissaq nutaaq"},
+	// Changing the password (and alias) the service provider asked for
+	// (CREDENTIAL_UPDATE), after the code.
+	"updateTitle": {"Skift din adgangskode", "Change your password", "Isissutissat allanngortiguk"},
+	"updateIntro": {
+		"Tjenesteudbyderen beder dig vælge en ny adgangskode. Skriv først din nuværende.",
+		"The service provider asks you to choose a new password. First type your current one.",
+		"Kiffartuussisup isissutissamik nutaamik toqqaanissat kissaatigaa. Siullermik isissutissat maannakkut atorlugu allaguk.",
+	},
+	"currentPassword": {"Nuværende adgangskode", "Current password", "Isissutissaq maannakkut atorneqartoq"},
+	"newPassword":     {"Ny adgangskode", "New password", "Isissutissaq nutaaq"},
 	"repeatPassword": {"Gentag adgangskoden", "Repeat the password", "Isissutissaq uteqqiguk"},
 	"passwordRules": {
 		"6–40 tegn med både bogstaver og tal, eller 4 cifre. Ikke æ, ø eller å.",

@@ -31,6 +31,7 @@
     sp: "",
     showCancel: true,
     aliasAllowed: false,
+    updating: false,    // the new-password screen changes a password (update), not a temporary one
     busy: false,
     timeoutMs: 0,
     timer: 0
@@ -297,7 +298,7 @@
       retry(answer);
     } else if (answer.step === "otp") {
       askCode(answer);
-    } else if (answer.step === "activate") {
+    } else if (answer.step === "activate" || answer.step === "update") {
       askNewPassword(answer);
     } else {
       throw new Error("unexpected answer");
@@ -368,11 +369,18 @@
     show("otp", $("code"));
   }
 
+  // askNewPassword shows the new-password screen: the first personal
+  // password after a temporary one (activate), or a change the service
+  // provider asked for (update), which needs the current password too.
   function askNewPassword(answer) {
+    state.updating = answer.step === "update";
     state.aliasAllowed = answer.aliasAllowed === true;
     $("alias-row").hidden = !state.aliasAllowed;
+    $("current-password-row").hidden = !state.updating;
+    $("activate-title").textContent = t(state.updating ? "updateTitle" : "activateTitle");
+    $("activate-intro").textContent = t(state.updating ? "updateIntro" : "activateIntro");
     $("code").value = "";
-    show("activate", $("new-password"));
+    show("activate", state.updating ? $("current-password") : $("new-password"));
   }
 
   var retryFields = {
@@ -385,6 +393,9 @@
 
   function retry(answer) {
     var id = retryFields[answer.field];
+    if (answer.field === "password" && state.updating) {
+      id = "current-password";
+    }
     var input = id ? $(id) : null;
     if (!input || input.closest(".screen").hidden) {
       throw new Error("retry for a field not shown");
@@ -392,7 +403,9 @@
     if (answer.field === "code") {
       setChallenge(answer);
     }
-    if (answer.field === "userid" || answer.field === "password") {
+    if (answer.field === "password" && state.updating) {
+      $("current-password").value = "";
+    } else if (answer.field === "userid" || answer.field === "password") {
       $("password").value = "";
     } else if (answer.field === "code") {
       $("code").value = "";
@@ -442,7 +455,8 @@
     event.preventDefault();
     if (state.phase !== "active" || state.busy) { return; }
     clearErrors($("activate-form"));
-    var first = $("new-password"), second = $("repeat-password");
+    var current = $("current-password"), first = $("new-password"), second = $("repeat-password");
+    if (state.updating && current.value === "") { showFieldError(current, t("fieldRequired")); return; }
     if (first.value === "") { showFieldError(first, t("fieldRequired")); return; }
     if (second.value === "") { showFieldError(second, t("fieldRequired")); return; }
     if (first.value !== second.value) {
@@ -450,11 +464,15 @@
       showFieldError(second, t("passwordMismatch"));
       return;
     }
-    call("activate", {
+    var body = {
       flow: state.flow,
       newPassword: first.value,
       alias: state.aliasAllowed ? $("alias").value.trim() : ""
-    });
+    };
+    if (state.updating) {
+      body.password = current.value;
+    }
+    call(state.updating ? "update" : "activate", body);
   }
 
   /* ---- inactivity ---- */
