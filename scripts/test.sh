@@ -10,7 +10,11 @@ cd "$(dirname "$0")/.."
 step() { printf '\n=== %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------
-need=(gcc libc6-dev openssl softhsm2 opensc xmlsec1 ldap-utils sqlite3 postgresql poppler-utils)
+# chromium (with a font, for readable screenshots) runs the browser tests of
+# cmd/nemid (TestE2E; screenshots in $NEMID_E2E_ARTIFACTS, default
+# $TMPDIR/nemid-e2e).
+need=(gcc libc6-dev openssl softhsm2 opensc xmlsec1 ldap-utils sqlite3 postgresql poppler-utils
+      chromium fonts-dejavu-core)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -476,7 +476,8 @@ func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
 		if a, err := s.advance(ctx, fc, store.IdPActivate, st); a != nil || err != nil {
 			return a, err
 		}
-		return &answer{Step: "activate", AliasAllowed: true}, nil
+		// An alias is offered to a user who has none yet.
+		return &answer{Step: "activate", AliasAllowed: f.User == nil || f.User.Alias == ""}, nil
 	}
 	if kind := credentialUpdate(fc.ps); kind != "" {
 		st.User = f.User.NemID
