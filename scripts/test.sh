@@ -65,6 +65,7 @@ go test -count=1 -timeout 20m ./...
 step "go test -race (concurrency-critical packages)"
 go test -count=1 -race -timeout 20m ./internal/store/... ./internal/ca/keys/... ./internal/auth/... \
   ./internal/audit/... ./internal/cpr/... ./ooapi/revocation/...
+go test -count=1 -race -timeout 20m -run 'TestParallelLogonsNeverCross/postgres|TestRestartMidLogon|TestCancel' ./internal/idp/
 
 # --- Vulnerabilities ---------------------------------------------------------
 step "govulncheck (offline database)"
