@@ -44,6 +44,7 @@ func TestE2E(t *testing.T) {
 		{"wrong-code", e2eWrongCode},
 		{"sign-text", e2eSignText},
 		{"sign-html", e2eSignHTML},
+		{"credential-update", e2eCredentialUpdate},
 		{"cancel", e2eCancel},
 		{"lockout", e2eLockout},
 		{"unregistered-origin", e2eUnregisteredOrigin},
@@ -320,6 +321,47 @@ func e2eSignHTML(t *testing.T, e *e2eEnv) {
 
 // e2eCancel: the user cancels in the client (the ✕ of the limited mode);
 // the shop is told CAN002 and shows its text.
+// e2eCredentialUpdate: from her page, anne asks to change her password
+// (the shop sends CREDENTIAL_UPDATE=PASSWORD); after the code the client
+// asks for the current and a new password, and she is logged on again; the
+// new password works from then on.
+func e2eCredentialUpdate(t *testing.T, e *e2eEnv) {
+	anne := activeUser(t, e, "anne-demo")
+	b := e.newTab(t, "credential-update")
+	b.open("/login?update=password")
+	c := b.client()
+	c.waitScreen("credentials")
+	c.credentials(anne.alias, anne.password)
+	key := c.challenge(anne)
+	c.enterCode(anne.code(t, key))
+	c.waitScreen("activate")
+	if title := c.text("activate-title"); title != "Skift din adgangskode" {
+		t.Errorf("the update screen says %q", title)
+	}
+	c.typeInto("current-password", anne.password)
+	c.typeInto("new-password", anneChangedPassword)
+	c.typeInto("repeat-password", anneChangedPassword)
+	b.screenshot("update")
+	end, answer := b.finish("done", func() { c.click("#activate-form button[type=submit]") })
+	if want := "Logget på"; !strings.Contains(end, want) {
+		t.Errorf("the client ends with %q, want %q", end, want)
+	}
+	b.do("waiting for /me", chromedp.WaitVisible(chromedp.ID("pid")))
+	b.screenshot("me")
+	wantLoggedOn(b, anne)
+	wantLogonResponse(b, answer, anne)
+	anne.password = anneChangedPassword
+
+	// The new password logs on.
+	b2 := e.newTab(t, "credential-update-after")
+	c2 := startLogon(b2)
+	c2.credentials(anne.alias, anne.password)
+	c2.challenge(anne)
+}
+
+// anneChangedPassword is anne's password after the credential update.
+const anneChangedPassword = "Efteraar2026"
+
 func e2eCancel(t *testing.T, e *e2eEnv) {
 	b := e.newTab(t, "cancel")
 	c := startLogon(b)

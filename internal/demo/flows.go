@@ -57,13 +57,19 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ps, challenge, err := s.cfg.Signer.Logon(ooapi.LogonOptions{ClientOptions: s.clientOptions(r, lang, true)})
+	// ?update=password asks NemID to have the user change the password
+	// after the code (CREDENTIAL_UPDATE), as a shop may after a breach.
+	update := ""
+	if r.URL.Query().Get("update") == "password" {
+		update = "PASSWORD"
+	}
+	ps, challenge, err := s.cfg.Signer.Logon(ooapi.LogonOptions{ClientOptions: s.clientOptions(r, lang, true), CredentialUpdate: update})
 	if err != nil && s.hasRememberCookie(r) {
 		// A token NemID gave us earlier that the builder refuses now is
 		// worth nothing: forget it rather than refuse the logon.
 		s.log.Warn("remember-user-id token refused; dropping it", "err", err)
 		s.clearCookie(w, rememberCookie)
-		ps, challenge, err = s.cfg.Signer.Logon(ooapi.LogonOptions{ClientOptions: s.clientOptions(r, lang, false)})
+		ps, challenge, err = s.cfg.Signer.Logon(ooapi.LogonOptions{ClientOptions: s.clientOptions(r, lang, false), CredentialUpdate: update})
 	}
 	if err != nil {
 		s.internalError(w, r, lang, sess, "building logon parameters", err)

@@ -87,13 +87,13 @@ var catalogue = map[string]text{
 	// (CREDENTIAL_UPDATE), after the code.
 	"updateTitle": {"Skift din adgangskode", "Change your password", "Isissutissat allanngortiguk"},
 	"updateIntro": {
-		"Tjenesteudbyderen beder dig vælge en ny adgangskode. Skriv først din nuværende.",
-		"The service provider asks you to choose a new password. First type your current one.",
-		"Kiffartuussisup isissutissamik nutaamik toqqaanissat kissaatigaa. Siullermik isissutissat maannakkut atorlugu allaguk.",
+		"Tjenesteudbyderen beder dig vælge en ny adgangskode.",
+		"The service provider asks you to choose a new password.",
+		"Kiffartuussisup isissutissamik nutaamik toqqaanissat kissaatigaa.",
 	},
 	"currentPassword": {"Nuværende adgangskode", "Current password", "Isissutissaq maannakkut atorneqartoq"},
 	"newPassword":     {"Ny adgangskode", "New password", "Isissutissaq nutaaq"},
-	"repeatPassword": {"Gentag adgangskoden", "Repeat the password", "Isissutissaq uteqqiguk"},
+	"repeatPassword":  {"Gentag adgangskoden", "Repeat the password", "Isissutissaq uteqqiguk"},
 	"passwordRules": {
 		"6–40 tegn med både bogstaver og tal, eller 4 cifre. Ikke æ, ø eller å.",
 		"6–40 characters with both letters and digits, or 4 digits. No æ, ø or å.",
