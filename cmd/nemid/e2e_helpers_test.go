@@ -163,7 +163,13 @@ func startBrowser(t *testing.T, path string) context.Context {
 // keyCard reads the user's key card the way an operator would print it.
 func (e *e2eEnv) keyCard(t *testing.T, alias string) *auth.KeyCard {
 	t.Helper()
-	out := e.r.ok(append([]string{"keycard", "print", alias}, e.db...)...)
+	return printedKeyCard(t, e.r, e.db, alias)
+}
+
+// printedKeyCard reads a user's latest key card from `nemid keycard print`.
+func printedKeyCard(t *testing.T, r *runner, db []string, alias string) *auth.KeyCard {
+	t.Helper()
+	out := r.ok(append([]string{"keycard", "print", alias}, db...)...)
 	i := strings.LastIndex(out, "Nøglekortnummer: ")
 	if i < 0 {
 		t.Fatalf("keycard print %s shows no card:\n%s", alias, out)
