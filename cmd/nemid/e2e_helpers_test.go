@@ -27,6 +27,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/nemid-dk/nemid/internal/auth"
+	"github.com/nemid-dk/nemid/oces"
+	"github.com/nemid-dk/nemid/ooapi"
 )
 
 // artifactsEnv names the directory the screenshots go to.
@@ -164,6 +166,26 @@ func startBrowser(t *testing.T, path string) context.Context {
 func (e *e2eEnv) keyCard(t *testing.T, alias string) *auth.KeyCard {
 	t.Helper()
 	return printedKeyCard(t, e.r, e.db, alias)
+}
+
+// exportedTrust is the installation's CA as a service provider trusts it:
+// root.pem and issuing.pem as `nemid ca export` wrote them into dir, with
+// the preproduction policies the CA writes.
+func exportedTrust(t *testing.T, dir string) *ooapi.Trust {
+	t.Helper()
+	var cas []byte
+	for _, f := range []string{"root.pem", "issuing.pem"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cas = append(cas, b...)
+	}
+	trust, err := ooapi.ParseTrust("this installation", oces.OCESPreproduction, cas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trust
 }
 
 // printedKeyCard reads a user's latest key card from `nemid keycard print`.

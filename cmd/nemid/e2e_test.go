@@ -23,7 +23,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/nemid-dk/nemid/oces"
 	"github.com/nemid-dk/nemid/ooapi"
 	"github.com/nemid-dk/nemid/ooapi/revocation"
 )
@@ -250,19 +249,7 @@ func wantEvidence(b *tab, answer []byte, u *demoUser, agreement, another ooapi.S
 // the shop has used it up already.
 func (e *e2eEnv) validator(t *testing.T) *ooapi.Validator {
 	t.Helper()
-	var cas []byte
-	for _, f := range []string{"root.pem", "issuing.pem"} {
-		b, err := os.ReadFile(filepath.Join(e.caDir, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cas = append(cas, b...)
-	}
-	trust, err := ooapi.ParseTrust("this installation", oces.OCESPreproduction, cas)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := ooapi.NewValidator(ooapi.Config{Trust: trust, Revocation: &revocation.OCSP{},
+	v, err := ooapi.NewValidator(ooapi.Config{Trust: exportedTrust(t, e.caDir), Revocation: &revocation.OCSP{},
 		InsecureSkipChallenge: true, RequestIssuers: []string{"Demo-butikken"}})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/nemid-dk/nemid/internal/idpclient"
-	"github.com/nemid-dk/nemid/oces"
 	"github.com/nemid-dk/nemid/ooapi"
 	"github.com/nemid-dk/nemid/ooapi/revocation"
 )
@@ -75,23 +74,11 @@ func TestServeRestartMidLogon(t *testing.T) {
 	}
 	exported := filepath.Join(r.dir, "ca")
 	r.ok("ca", "export", "--out", exported, "--data", data)
-	var cas []byte
-	for _, f := range []string{"root.pem", "issuing.pem"} {
-		b, err := os.ReadFile(filepath.Join(exported, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cas = append(cas, b...)
-	}
-	trust, err := ooapi.ParseTrust("this installation", oces.OCESPreproduction, cas)
-	if err != nil {
-		t.Fatal(err)
-	}
 	challenges := &ooapi.MemoryChallenges{}
 	if err := challenges.Put(ctx, "session", challenge); err != nil {
 		t.Fatal(err)
 	}
-	v, err := ooapi.NewValidator(ooapi.Config{Trust: trust, Revocation: &revocation.OCSP{}, Challenges: challenges,
+	v, err := ooapi.NewValidator(ooapi.Config{Trust: exportedTrust(t, exported), Revocation: &revocation.OCSP{}, Challenges: challenges,
 		RequestIssuers: []string{"Demo-butikken"}})
 	if err != nil {
 		t.Fatal(err)

@@ -317,6 +317,20 @@ func (s *Service) load(ctx context.Context, secret string, want store.IdPStep) (
 	return fc, nil, nil
 }
 
+// loadSealed is load for a step after the password, with the flow's
+// sealed state opened. The caller wipes it.
+func (s *Service) loadSealed(ctx context.Context, secret string, want store.IdPStep) (*flowCtx, *sealedState, *answer, error) {
+	fc, a, err := s.load(ctx, secret, want)
+	if fc == nil {
+		return nil, nil, a, err
+	}
+	st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return fc, &st, nil, nil
+}
+
 // advance moves the flow to its next step with a new sealed state.
 func (s *Service) advance(ctx context.Context, fc *flowCtx, step store.IdPStep, st sealedState) (*answer, error) {
 	sealed, err := sealState(fc.secret, fc.row.IDHash, st)
@@ -450,13 +464,9 @@ func (s *Service) password(ctx context.Context, req request) (*answer, error) {
 
 // otp checks the key-card code; then the flow activates or finishes.
 func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
-	fc, a, err := s.load(ctx, req.Flow, store.IdPOTP)
+	fc, st, a, err := s.loadSealed(ctx, req.Flow, store.IdPOTP)
 	if fc == nil {
 		return a, err
-	}
-	st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
-	if err != nil {
-		return nil, err
 	}
 	defer st.wipe()
 	f, err := s.auth.AnswerOTP(ctx, st.AuthFlow, st.Key, strings.TrimSpace(req.Code))
@@ -473,7 +483,7 @@ func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
 		return s.failOn(ctx, fc, "", err)
 	}
 	if f.Step == auth.StepActivate {
-		if a, err := s.advance(ctx, fc, store.IdPActivate, st); a != nil || err != nil {
+		if a, err := s.advance(ctx, fc, store.IdPActivate, *st); a != nil || err != nil {
 			return a, err
 		}
 		// An alias is offered to a user who has none yet.
@@ -481,23 +491,19 @@ func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
 	}
 	if kind := credentialUpdate(fc.ps); kind != "" {
 		st.User = f.User.NemID
-		if a, err := s.advance(ctx, fc, store.IdPUpdate, st); a != nil || err != nil {
+		if a, err := s.advance(ctx, fc, store.IdPUpdate, *st); a != nil || err != nil {
 			return a, err
 		}
 		return &answer{Step: "update", AliasAllowed: kind == "ALIAS"}, nil
 	}
-	return s.finish(ctx, fc, st, f.User)
+	return s.finish(ctx, fc, *st, f.User)
 }
 
 // activate sets the first personal password after a temporary one.
 func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
-	fc, a, err := s.load(ctx, req.Flow, store.IdPActivate)
+	fc, st, a, err := s.loadSealed(ctx, req.Flow, store.IdPActivate)
 	if fc == nil {
 		return a, err
-	}
-	st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
-	if err != nil {
-		return nil, err
 	}
 	defer st.wipe()
 	f, err := s.reg.Activate(ctx, st.AuthFlow, st.Temporary, req.NewPassword, strings.TrimSpace(req.Alias))
@@ -518,7 +524,7 @@ func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
 	if st.Unlocked, err = s.reg.Unlock(ctx, f.User.ID, req.NewPassword); err != nil {
 		return s.failOn(ctx, fc, f.User.NemID, err)
 	}
-	return s.finish(ctx, fc, st, f.User)
+	return s.finish(ctx, fc, *st, f.User)
 }
 
 // credentialUpdate is what CREDENTIAL_UPDATE asks the user to change
@@ -536,13 +542,9 @@ func credentialUpdate(ps *ooapi.ParameterSet) string {
 // alias) after the two factors, before the response is signed. The
 // current password is asked again, and counts like a logon attempt.
 func (s *Service) update(ctx context.Context, req request) (*answer, error) {
-	fc, a, err := s.load(ctx, req.Flow, store.IdPUpdate)
+	fc, st, a, err := s.loadSealed(ctx, req.Flow, store.IdPUpdate)
 	if fc == nil {
 		return a, err
-	}
-	st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
-	if err != nil {
-		return nil, err
 	}
 	defer st.wipe()
 	alias := ""
@@ -574,7 +576,7 @@ func (s *Service) update(ctx context.Context, req request) (*answer, error) {
 	if st.Unlocked, err = s.reg.Unlock(ctx, u.ID, req.NewPassword); err != nil {
 		return s.failOn(ctx, fc, u.NemID, err)
 	}
-	return s.finish(ctx, fc, st, &u)
+	return s.finish(ctx, fc, *st, &u)
 }
 
 // cancel ends the flow at the user's wish: CAN002, or CAN001 once a
