@@ -46,16 +46,13 @@ func (d demoShop) start(ctx context.Context, c *common, st store.Store, log *slo
 	case err != nil:
 		return nil, err
 	case sp.Disabled:
-		return nil, fmt.Errorf("the example service provider %q (SPID %d) is disabled: start without --demo-listen's shop, or with a fresh data directory", sp.Name, sp.ID)
+		return nil, fmt.Errorf("the example service provider %q (SPID %d) is disabled: start without --demo, or with a fresh data directory", sp.Name, sp.ID)
 	case !slices.Contains(sp.Origins, origin):
 		return nil, fmt.Errorf("the example service provider %q is registered for %v, not %s: give --demo-listen to match", sp.Name, sp.Origins, origin)
 	}
-	signer, err := readSPSigner(certFile, keyFile)
+	signer, err := spSignerFor(sp, certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("the example service provider's VOCES: %w", err)
-	}
-	if !slices.Equal(signer.Cert.Raw, sp.CertDER) {
-		return nil, fmt.Errorf("%s is not the certificate %q is registered with", certFile, sp.Name)
 	}
 	trust, err := installationTrust(ctx, st)
 	if err != nil {
@@ -96,14 +93,23 @@ func (d demoShop) register(ctx context.Context, c *common, st store.Store, origi
 		Subject: audit.ServiceProvider(sp.ID), Outcome: audit.Success, Detail: spAuditDetail(sp)})
 }
 
-func readSPSigner(certFile, keyFile string) (*ooapi.SPSigner, error) {
+// spSignerFor reads a service provider's VOCES and key, and checks that the
+// certificate is the one sp is registered with.
+func spSignerFor(sp store.ServiceProvider, certFile, keyFile string) (*ooapi.SPSigner, error) {
 	certPEM, err := os.ReadFile(certFile)
 	if err != nil {
 		return nil, err
 	}
 	keyPEM, err := os.ReadFile(keyFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (it is written when the service provider is registered; without it the registration cannot be used)", err)
 	}
-	return ooapi.ParseSPSigner(certPEM, keyPEM)
+	signer, err := ooapi.ParseSPSigner(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s, %s: %w", certFile, keyFile, err)
+	}
+	if !slices.Equal(signer.Cert.Raw, sp.CertDER) {
+		return nil, fmt.Errorf("%s is not the certificate service provider %q (SPID %d) is registered with", certFile, sp.Name, sp.ID)
+	}
+	return signer, nil
 }

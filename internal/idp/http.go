@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -79,11 +80,10 @@ func (s *Service) page(w http.ResponseWriter, r *http.Request, mode string) {
 
 // sameOrigin refuses what a page of another site may have sent. Browsers
 // mark every request with Sec-Fetch-Site, which no page can forge: the
-// client's own calls are same-origin. Older browsers send only Origin
-// (which is "null" for the launcher's form posts, under its no-referrer
-// policy, in some browsers): it must then name this host. A caller with
-// neither (a tool, not a browser) is allowed: it gains nothing a browser
-// would not.
+// client's own calls are same-origin. Browsers without it send Origin,
+// which must then name this host ("null" does not). A caller with neither
+// (a tool, not a browser) is allowed: it gains nothing a browser would not
+// — it can only run flows with parameters an SP signed.
 func sameOrigin(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
 		return site == "same-origin"
@@ -168,13 +168,21 @@ func (s *Service) signText(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	text, err := base64.StdEncoding.DecodeString(fc.param(ooapi.ParamSignText))
+	text, err := base64.StdEncoding.DecodeString(valueOf(fc.ps, ooapi.ParamSignText))
 	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
+	// The text is rendered first: only a text that was written out moves
+	// the flow on to the credentials.
+	var page bytes.Buffer
+	format := strings.ToLower(valueOr(fc.ps, ooapi.ParamSignTextFormat, "TEXT"))
+	if err := web.WriteSignText(&page, format, string(text), isTrue(valueOf(fc.ps, ooapi.ParamSignTextMonospaceFont))); err != nil {
+		s.log.Error("idp: writing the sign text", "flow", flowRef(row.IDHash), "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
 	if row.Step == store.IdPSignText {
-		// The text is shown now: the flow may go on to the credentials.
 		next := row
 		next.Step, next.UpdatedAt = store.IdPCredentials, s.clock.Now()
 		if err := s.st.UpdateIdPFlow(r.Context(), next); err != nil && !errors.Is(err, store.ErrConflict) {
@@ -183,7 +191,6 @@ func (s *Service) signText(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	format := strings.ToLower(valueOr(fc.ps, ooapi.ParamSignTextFormat, "TEXT"))
 	// frame-ancestors is checked against every ancestor: the launcher
 	// (self) and the service provider's page that frames it.
 	ancestors := "'self'"
@@ -192,9 +199,7 @@ func (s *Service) signText(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors "+ancestors+"; sandbox")
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	if err := web.WriteSignText(w, format, string(text), isTrue(fc.param(ooapi.ParamSignTextMonospaceFont))); err != nil {
-		s.log.Error("idp: writing the sign text", "err", err)
-	}
+	w.Write(page.Bytes())
 }
 
 // frameAncestors is the CSP frame-ancestors list: the origins of every

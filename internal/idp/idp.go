@@ -1,6 +1,7 @@
 // Package idp is the server side of NemID's JavaScript client: it takes a
 // service provider's signed parameters (spec §2–3, §13), runs the logon or
-// signing flow — user-id and password, key-card code, activation — with
+// signing flow — user-id and password, key-card code, activation or a
+// credential update — with
 // internal/auth, and answers with the XMLDSig response of spec §4 signed by
 // the key vault with the user's key, or with an error code (§5). Flows live
 // in the store, so any instance continues any flow and a restart loses

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/nemid-dk/nemid/internal/audit"
@@ -87,8 +88,6 @@ const (
 	actionSign  = "sign"
 )
 
-func (fc *flowCtx) param(name string) string { v, _ := fc.ps.Get(name); return v }
-
 func isTrue(v string) bool { return strings.EqualFold(v, "TRUE") }
 
 // languageOf is the flow's language: LANGUAGE if it names one, else Danish.
@@ -148,7 +147,11 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	}
 	now := s.clock.Now()
 	if problems := ooapi.VerifyParameters(ps, now, ooapi.VerifyOptions{Origin: req.Origin, Location: s.loc}); len(problems) > 0 {
-		return s.refusal(ctx, req.Origin, lang, problems[0].Code, 0, problems[0].String()), nil
+		all := make([]string, len(problems))
+		for i, p := range problems {
+			all[i] = p.String()
+		}
+		return s.refusal(ctx, req.Origin, lang, problems[0].Code, 0, strings.Join(all, "; ")), nil
 	}
 	if err := checkSignProperties(valueOf(ps, ooapi.ParamSignProperties)); err != nil {
 		return s.refusal(ctx, req.Origin, lang, ooapi.APP001, 0, "SIGN_PROPERTIES: "+err.Error()), nil
@@ -163,7 +166,7 @@ func (s *Service) start(ctx context.Context, req request) (*answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !containsString(sp.Origins, req.Origin) {
+	if !slices.Contains(sp.Origins, req.Origin) {
 		return s.refusal(ctx, req.Origin, lang, ooapi.APP007, sp.ID, "the page's origin is not registered for the service provider"), nil
 	}
 	if isTrue(valueOf(ps, ooapi.ParamPreventOTPCard)) {
@@ -276,15 +279,6 @@ func checkSignProperties(v string) error {
 
 var propertyName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,63}$`)
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // load reads the flow a step continues. A flow that is unknown, ended, at
 // another step or timed out ends the client with a code (the answer);
 // the error is for what could not be read.
@@ -308,7 +302,7 @@ func (s *Service) load(ctx context.Context, secret string, want store.IdPStep) (
 	case row.Step == store.IdPEnded:
 		return nil, &answer{Done: encodeCode(ooapi.SRV006), Origin: row.Origin, Message: web.CodeText(fc.lang, ooapi.SRV006)}, nil
 	case !s.clock.Now().Before(row.ExpiresAt):
-		a, err := s.end(ctx, fc, "", ooapi.CAN003, "timed out")
+		a, err := s.abandon(ctx, fc, ooapi.CAN003, "timed out")
 		return nil, a, err
 	case want != "" && row.Step != want:
 		a, err := s.end(ctx, fc, "", ooapi.AUTH009, "step "+string(want)+" asked at step "+string(row.Step))
@@ -331,6 +325,12 @@ func (s *Service) loadSealed(ctx context.Context, secret string, want store.IdPS
 	return fc, &st, nil, nil
 }
 
+// lostRace is the answer to a step that another call on the same flow
+// overtook (the store's version check): this one cannot go on.
+func (fc *flowCtx) lostRace() *answer {
+	return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}
+}
+
 // advance moves the flow to its next step with a new sealed state.
 func (s *Service) advance(ctx context.Context, fc *flowCtx, step store.IdPStep, st sealedState) (*answer, error) {
 	sealed, err := sealState(fc.secret, fc.row.IDHash, st)
@@ -343,7 +343,7 @@ func (s *Service) advance(ctx context.Context, fc *flowCtx, step store.IdPStep, 
 	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// Another call on this flow won: this one cannot go on.
-			return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}, nil
+			return fc.lostRace(), nil
 		}
 		return nil, err
 	}
@@ -359,7 +359,7 @@ func (s *Service) end(ctx context.Context, fc *flowCtx, user string, code ooapi.
 	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt = store.IdPEnded, nil, now, now
 	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}, nil
+			return fc.lostRace(), nil
 		}
 		return nil, err
 	}
@@ -401,9 +401,9 @@ func (s *Service) failOn(ctx context.Context, fc *flowCtx, user string, err erro
 // per user, this bounds one flow trying many user-ids.
 const maxFlowFailures = 5
 
-// maxUserID is the longest user-id a flow reads: an alias has at most 48
-// characters of at most 4 bytes.
-const maxUserID = 4 * 48
+// maxUserID is the longest user-id a flow reads: an alias of at most
+// auth.MaxAliasLength characters of at most 4 bytes.
+const maxUserID = 4 * auth.MaxAliasLength
 
 // retry answers a user's fixable mistake in the flow's language and gives
 // the flow its full time again; counted mistakes end the flow after
@@ -420,7 +420,7 @@ func (s *Service) retry(ctx context.Context, fc *flowCtx, ue *auth.UserError, fi
 	}
 	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}, nil
+			return fc.lostRace(), nil
 		}
 		return nil, err
 	}
@@ -586,21 +586,7 @@ func (s *Service) cancel(ctx context.Context, req request) (*answer, error) {
 	if fc == nil {
 		return a, err
 	}
-	code := ooapi.CAN002
-	if fc.row.Sealed != nil {
-		st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
-		if err != nil {
-			return nil, err
-		}
-		if code, err = s.auth.CancelFlow(ctx, st.AuthFlow); err != nil {
-			if c, ok := auth.CodeOf(err); ok {
-				code = c
-			} else {
-				return nil, err
-			}
-		}
-	}
-	return s.end(ctx, fc, "", code, "cancelled by the user")
+	return s.abandon(ctx, fc, ooapi.CAN002, "cancelled by the user")
 }
 
 // idle ends a flow the client found idle: CAN003.
@@ -609,7 +595,31 @@ func (s *Service) idle(ctx context.Context, req request) (*answer, error) {
 	if fc == nil {
 		return a, err
 	}
-	return s.end(ctx, fc, "", ooapi.CAN003, "idle in the client")
+	return s.abandon(ctx, fc, ooapi.CAN003, "idle in the client")
+}
+
+// abandon ends a flow the user left (cancel, time-out) and the logon flow
+// in auth with it. A cancel after a temporary password is CAN001, as auth
+// says; a time-out stays CAN003.
+func (s *Service) abandon(ctx context.Context, fc *flowCtx, code ooapi.Code, why string) (*answer, error) {
+	if fc.row.Sealed != nil {
+		st, err := openState(fc.secret, fc.row.IDHash, fc.row.Sealed)
+		if err != nil {
+			return s.failOn(ctx, fc, "", err)
+		}
+		defer st.wipe()
+		authCode, err := s.auth.CancelFlow(ctx, st.AuthFlow)
+		if c, ok := auth.CodeOf(err); ok {
+			authCode, err = c, nil
+		}
+		if err != nil {
+			return s.failOn(ctx, fc, "", err)
+		}
+		if code == ooapi.CAN002 {
+			code = authCode
+		}
+	}
+	return s.end(ctx, fc, "", code, why)
 }
 
 // finish builds the response (spec §4.2–4.3), has the vault sign it with
@@ -677,7 +687,7 @@ func (s *Service) properties(fc *flowCtx, sp store.ServiceProvider, st sealedSta
 			props = append(props, xmldsig.Property{Name: strings.TrimSpace(name), Value: value, Encoding: xmldsig.EncodingXML})
 		}
 	}
-	ts := fc.param(ooapi.ParamTimestamp)
+	ts := valueOf(fc.ps, ooapi.ParamTimestamp)
 	tsEnc := xmldsig.EncodingXML
 	if timestampIsBase64(ts) {
 		tsEnc = xmldsig.EncodingBase64
@@ -685,7 +695,7 @@ func (s *Service) properties(fc *flowCtx, sp store.ServiceProvider, st sealedSta
 	props = append(props, xmldsig.Property{Name: "TimeStamp", Raw: ts, Value: decodedTimestamp(ts, tsEnc), Encoding: tsEnc},
 		xmldsig.Property{Name: "action", Value: fc.action, Encoding: xmldsig.EncodingXML})
 	if fc.action == actionSign {
-		raw := fc.param(ooapi.ParamSignText)
+		raw := valueOf(fc.ps, ooapi.ParamSignText)
 		text, err := base64.StdEncoding.DecodeString(raw)
 		if err != nil {
 			return nil, err // checked at the start

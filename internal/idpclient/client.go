@@ -193,8 +193,8 @@ func (f *Flow) Password(ctx context.Context, userID, password string, remember b
 }
 
 // OTP sends the key-card code. The answer is the "activate" step (after a
-// temporary password), a retry (with the key to ask for now), or the end:
-// the signed response or an error code.
+// temporary password), the "update" step (CREDENTIAL_UPDATE), a retry (with
+// the key to ask for now), or the end: the signed response or an error code.
 func (f *Flow) OTP(ctx context.Context, code string) (*Answer, error) {
 	return f.step(ctx, "otp", map[string]any{"code": code})
 }

@@ -229,3 +229,32 @@ func TestParamsUpgrade(t *testing.T) {
 func verify(k Key, msg string, sig []byte) error {
 	return rsa.VerifyPKCS1v15(k.Public, crypto.SHA256, digestOf(msg), sig)
 }
+
+// TestParamsUpgradeAtUnlock: a logon's Unlock re-wraps a key wrapped with
+// weaker parameters, and what it returns opens the key as stored then.
+func TestParamsUpgradeAtUnlock(t *testing.T) {
+	st := storetest.OpenSQLite(t)
+	mk := masterKey(t)
+	k := create(t, newVault(t, st, mk), 1, "pass1234")
+	stronger := KDFParams{Memory: 24 * 1024, Time: 3, Threads: 1}
+	v, err := New(Config{Store: st, MasterKey: mk, KDF: stronger, Clock: clock.NewFrozen(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := v.Unlock(ctx(t), 1, "pass1234")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := activeRow(t, st, 1)
+	in, err := parseInner(openInnerLayer(t, mk, row))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.kdf != stronger || row.Generation != 1 {
+		t.Fatalf("after Unlock: parameters %v generation %d; want %v and 1", in.kdf, row.Generation, stronger)
+	}
+	sig, err := v.SignUnlocked(ctx(t), 1, u, digestOf("after the upgrade"), crypto.SHA256)
+	if err != nil || verify(k, "after the upgrade", sig) != nil {
+		t.Fatalf("SignUnlocked after the upgrade: %v", err)
+	}
+}

@@ -32,8 +32,17 @@ type Unlocked []byte
 
 // Unlock derives the key-encryption key of the user's active key from the
 // password and checks it opens the key. ErrWrongPassword, ErrNoKey or
-// ErrCorrupt otherwise. The private key itself is wiped at once.
+// ErrCorrupt otherwise. The private key itself is wiped at once. A key
+// wrapped under weaker parameters than the vault's is re-wrapped on the way
+// (as Sign does), so that raised parameters reach every key that is used.
 func (v *Vault) Unlock(ctx context.Context, userID int64, password string) (Unlocked, error) {
+	return v.unlock(ctx, userID, password, true)
+}
+
+// unlock is Unlock; with upgrade, a key wrapped under weaker Argon2id
+// parameters than the vault's is re-wrapped first (the password is at
+// hand) and unlocked as it is stored then — one more derivation, once.
+func (v *Vault) unlock(ctx context.Context, userID int64, password string, upgrade bool) (Unlocked, error) {
 	fail := func(err error) (Unlocked, error) {
 		return nil, fmt.Errorf("keyvault: unlock for user %d: %w", userID, err)
 	}
@@ -59,9 +68,13 @@ func (v *Vault) Unlock(ctx context.Context, userID int64, password string) (Unlo
 	}
 	defer clear(kek)
 	pkcs8, ok := openInner(in, kek, bindingOf(row))
-	clear(pkcs8)
+	defer clear(pkcs8)
 	if !ok {
 		return fail(ErrWrongPassword)
+	}
+	if upgrade && in.kdf.weakerThan(v.params) {
+		v.upgrade(ctx, row, pw, pkcs8)
+		return v.unlock(ctx, userID, password, false)
 	}
 	u := make(Unlocked, 0, UnlockedLen)
 	u = binary.BigEndian.AppendUint64(u, uint64(row.Version))
@@ -75,8 +88,10 @@ func (v *Vault) Burn(ctx context.Context, password string) error {
 	if len(password) > MaxPasswordBytes {
 		password = password[:MaxPasswordBytes]
 	}
+	pw := []byte(password)
+	defer clear(pw)
 	var salt [16]byte
-	kek, err := v.derive(ctx, []byte(password), salt[:], v.params)
+	kek, err := v.derive(ctx, pw, salt[:], v.params)
 	clear(kek)
 	return err
 }
@@ -94,12 +109,12 @@ func (v *Vault) SignUnlocked(ctx context.Context, userID int64, unlocked Unlocke
 	if err := checkDigest(digest, hash); err != nil {
 		return fail(err)
 	}
-	if len(unlocked) != UnlockedLen {
-		return fail(ErrWrongPassword)
-	}
 	row, err := v.active(ctx, userID)
 	if err != nil {
-		return fail(err)
+		return fail(err) // ErrNoKey before anything else: a user without a key
+	}
+	if len(unlocked) != UnlockedLen {
+		return fail(ErrWrongPassword)
 	}
 	if int64(binary.BigEndian.Uint64(unlocked)) != row.Version {
 		return fail(ErrWrongPassword)

@@ -297,8 +297,9 @@ func (s *Service) NewKeyCard(ctx context.Context, actor auth.Actor, userID strin
 // on in flowID, unlocked by the password they logged on with
 // (auth.Flow.Unlocked, from StartLogon; or Unlock after an activation).
 // The flow must be a done two-factor logon (auth.Service.UseFlow), and the
-// signature uses it up: one flow, one signature. Each signature, or
-// refusal, is audited.
+// signature uses it up: one flow, one signature. Each signature the vault
+// makes or refuses is audited (a flow that cannot be used is refused
+// before the vault, and auth has recorded its logon already).
 func (s *Service) Sign(ctx context.Context, flowID string, unlocked keyvault.Unlocked, digest []byte, hash crypto.Hash) ([]byte, error) {
 	u, err := s.auth.UseFlow(ctx, flowID)
 	if err != nil {

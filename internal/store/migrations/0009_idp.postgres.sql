@@ -4,8 +4,8 @@
 -- One row per run of the JS client, from the SP's parameters to the
 -- response. The flow's secret is held by the browser only; the row keeps
 -- its SHA-256 and, sealed under a key derived from the secret, what the
--- later steps need (the auth flow's secret, the password that unwraps the
--- user's key). Rows end at step 'ended' and are deleted after expiry.
+-- later steps need (the auth flow's secret, what the password unlocked in
+-- the key vault). Rows end at step 'ended' and are deleted after expiry.
 CREATE TABLE idp_flows (
     id_hash    TEXT COLLATE "C" PRIMARY KEY CHECK (length(id_hash) = 64),
     sp_id      BIGINT  NOT NULL REFERENCES service_providers (id),

@@ -176,7 +176,7 @@
   }
 
   function clearSecrets() {
-    var ids = ["password", "code", "new-password", "repeat-password", "signtext-flow"];
+    var ids = ["password", "code", "current-password", "new-password", "repeat-password", "signtext-flow"];
     for (var i = 0; i < ids.length; i++) { $(ids[i]).value = ""; }
   }
 
@@ -380,6 +380,7 @@
     $("activate-title").textContent = t(state.updating ? "updateTitle" : "activateTitle");
     $("activate-intro").textContent = t(state.updating ? "updateIntro" : "activateIntro");
     $("code").value = "";
+    $("current-password").value = "";
     show("activate", state.updating ? $("current-password") : $("new-password"));
   }
 
