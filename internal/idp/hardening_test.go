@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/nemid-dk/nemid/internal/idp/idptest"
+	"github.com/nemid-dk/nemid/internal/idpclient"
 	"github.com/nemid-dk/nemid/ooapi"
 )
 
@@ -135,6 +137,41 @@ func TestCredentialUpdate(t *testing.T) {
 		a = c.Password(t, userID, u.Password)
 		if a.Step != "otp" {
 			t.Fatalf("%s: logon with the new credentials: %+v", tc.kind, a)
+		}
+	}
+}
+
+// TestDoubleSubmit: the same code sent four times at once (a double
+// submit) gives one response, which validates; the other calls are told
+// AUTH009 without touching the logon.
+func TestDoubleSubmit(t *testing.T) {
+	e := idptest.NewEnv(t, "sqlite")
+	u := e.Active(t)
+	for round := 0; round < 3; round++ {
+		c := e.StartLogon(t, ooapi.LogonOptions{})
+		a := c.Password(t, u.NemID(), u.Password)
+		code := u.Code(t, a.Key)
+		answers := make([]*idpclient.Answer, 4)
+		var wg sync.WaitGroup
+		for i := range answers {
+			wg.Go(func() { answers[i] = c.OTP(t, code) })
+		}
+		wg.Wait()
+		responses := 0
+		for _, a := range answers {
+			switch a.Code() {
+			case "":
+				responses++
+				if _, err := e.Validator(t, c).Logon(context.Background(), "session", a.Done); err != nil {
+					t.Errorf("the response does not validate: %v", err)
+				}
+			case ooapi.AUTH009:
+			default:
+				t.Errorf("a concurrent code: %+v", a)
+			}
+		}
+		if responses != 1 {
+			t.Errorf("round %d: %d responses from four concurrent codes, want 1", round, responses)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nemid-dk/nemid/internal/audit"
 	"github.com/nemid-dk/nemid/internal/auth"
@@ -331,6 +332,33 @@ func (fc *flowCtx) lostRace() *answer {
 	return &answer{Done: encodeCode(ooapi.AUTH009), Origin: fc.row.Origin, Message: web.CodeText(fc.lang, ooapi.AUTH009)}
 }
 
+// busyLease is how long a claimed flow turns other calls away; every
+// step's end clears it, so it only matters for a call that died half-way.
+const busyLease = 30 * time.Second
+
+// claim takes the flow for this call before it asks auth anything: of two
+// calls on one flow at once (a double submit), one marks the flow busy (the
+// store's version check decides a tie) and the other gets AUTH009 and
+// leaves no trace in auth (no second password attempt, no answer to a
+// challenge the first call answers).
+func (s *Service) claim(ctx context.Context, fc *flowCtx) (*answer, error) {
+	now := s.clock.Now()
+	if now.Before(fc.row.BusyUntil) {
+		return fc.lostRace(), nil
+	}
+	next := fc.row
+	next.UpdatedAt, next.BusyUntil = now, now.Add(busyLease)
+	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fc.lostRace(), nil
+		}
+		return nil, err
+	}
+	fc.row = next
+	fc.row.Version++
+	return nil, nil
+}
+
 // advance moves the flow to its next step with a new sealed state.
 func (s *Service) advance(ctx context.Context, fc *flowCtx, step store.IdPStep, st sealedState) (*answer, error) {
 	sealed, err := sealState(fc.secret, fc.row.IDHash, st)
@@ -339,7 +367,7 @@ func (s *Service) advance(ctx context.Context, fc *flowCtx, step store.IdPStep, 
 	}
 	now := s.clock.Now()
 	next := fc.row
-	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt = step, sealed, now, now.Add(s.timeout)
+	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt, next.BusyUntil = step, sealed, now, now.Add(s.timeout), time.Time{}
 	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			// Another call on this flow won: this one cannot go on.
@@ -356,7 +384,7 @@ func (s *Service) advance(ctx context.Context, fc *flowCtx, step store.IdPStep, 
 func (s *Service) end(ctx context.Context, fc *flowCtx, user string, code ooapi.Code, why string, doc ...[]byte) (*answer, error) {
 	now := s.clock.Now()
 	next := fc.row
-	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt = store.IdPEnded, nil, now, now
+	next.Step, next.Sealed, next.UpdatedAt, next.ExpiresAt, next.BusyUntil = store.IdPEnded, nil, now, now, time.Time{}
 	if err := s.st.UpdateIdPFlow(ctx, next); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return fc.lostRace(), nil
@@ -411,7 +439,7 @@ const maxUserID = 4 * auth.MaxAliasLength
 func (s *Service) retry(ctx context.Context, fc *flowCtx, ue *auth.UserError, field string, counted bool) (*answer, error) {
 	now := s.clock.Now()
 	next := fc.row
-	next.UpdatedAt, next.ExpiresAt = now, now.Add(s.timeout)
+	next.UpdatedAt, next.ExpiresAt, next.BusyUntil = now, now.Add(s.timeout), time.Time{}
 	if counted {
 		next.Failures++
 	}
@@ -443,6 +471,9 @@ func (s *Service) password(ctx context.Context, req request) (*answer, error) {
 	if len(req.UserID) > maxUserID {
 		return nil, errBadRequest
 	}
+	if a, err := s.claim(ctx, fc); a != nil || err != nil {
+		return a, err
+	}
 	f, err := s.auth.StartLogon(ctx, req.UserID, req.Password)
 	var ue *auth.UserError
 	if errors.As(err, &ue) {
@@ -469,6 +500,9 @@ func (s *Service) otp(ctx context.Context, req request) (*answer, error) {
 		return a, err
 	}
 	defer st.wipe()
+	if a, err := s.claim(ctx, fc); a != nil || err != nil {
+		return a, err
+	}
 	f, err := s.auth.AnswerOTP(ctx, st.AuthFlow, st.Key, strings.TrimSpace(req.Code))
 	var ue *auth.UserError
 	if errors.As(err, &ue) {
@@ -506,6 +540,9 @@ func (s *Service) activate(ctx context.Context, req request) (*answer, error) {
 		return a, err
 	}
 	defer st.wipe()
+	if a, err := s.claim(ctx, fc); a != nil || err != nil {
+		return a, err
+	}
 	f, err := s.reg.Activate(ctx, st.AuthFlow, st.Temporary, req.NewPassword, strings.TrimSpace(req.Alias))
 	var ue *auth.UserError
 	if errors.As(err, &ue) {
@@ -550,6 +587,9 @@ func (s *Service) update(ctx context.Context, req request) (*answer, error) {
 	alias := ""
 	if credentialUpdate(fc.ps) == "ALIAS" {
 		alias = strings.TrimSpace(req.Alias)
+	}
+	if a, err := s.claim(ctx, fc); a != nil || err != nil {
+		return a, err
 	}
 	err = s.reg.ChangePassword(ctx, st.AuthFlow, req.Password, req.NewPassword, alias)
 	var ue *auth.UserError

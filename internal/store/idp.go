@@ -42,6 +42,9 @@ type IdPFlow struct {
 	Sealed []byte
 	// Failures counts the wrong answers given in this flow.
 	Failures int
+	// BusyUntil: a call is working on the flow until then (zero: none), so
+	// that a second call at once is turned away.
+	BusyUntil time.Time
 	// Version counts the flow's updates: UpdateIdPFlow writes only over
 	// the version it was given, so that of two racing steps one wins.
 	Version   int64
@@ -56,7 +59,7 @@ type IdPStore interface {
 	InsertIdPFlow(ctx context.Context, f IdPFlow) error
 	// IdPFlow returns the flow with that id hash, or ErrNotFound.
 	IdPFlow(ctx context.Context, idHash string) (IdPFlow, error)
-	// UpdateIdPFlow writes f's Step, Sealed, Failures, UpdatedAt and ExpiresAt and
+	// UpdateIdPFlow writes f's Step, Sealed, Failures, BusyUntil, UpdatedAt and ExpiresAt and
 	// sets Version to f.Version+1 — if the stored flow still has
 	// f.Version. Otherwise it changes nothing and returns ErrConflict
 	// (ErrNotFound if the flow is gone).
@@ -90,7 +93,7 @@ func validIdPFlow(f IdPFlow) error {
 	return nil
 }
 
-const idpFlowColumns = `id_hash, sp_id, origin, mode, parameters, step, sealed, failures, version, created_at, updated_at, expires_at`
+const idpFlowColumns = `id_hash, sp_id, origin, mode, parameters, step, sealed, failures, busy_until, version, created_at, updated_at, expires_at`
 
 func (s *sqlStore) InsertIdPFlow(ctx context.Context, f IdPFlow) error {
 	if err := validIdPFlow(f); err != nil {
@@ -101,8 +104,8 @@ func (s *sqlStore) InsertIdPFlow(ctx context.Context, f IdPFlow) error {
 	}
 	err := retry(ctx, s.d, func() error {
 		_, err := s.w.ExecContext(ctx, s.d.rebind(`INSERT INTO idp_flows (`+idpFlowColumns+`)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
-			f.IDHash, f.SP, f.Origin, f.Mode, f.Parameters, string(f.Step), f.Sealed, f.Failures,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)`),
+			f.IDHash, f.SP, f.Origin, f.Mode, f.Parameters, string(f.Step), f.Sealed, f.Failures, zeroMicros(f.BusyUntil),
 			micros(f.CreatedAt), micros(f.UpdatedAt), micros(f.ExpiresAt))
 		return err
 	})
@@ -122,9 +125,10 @@ func (s *sqlStore) IdPFlow(ctx context.Context, idHash string) (IdPFlow, error) 
 		f                         IdPFlow
 		step                      string
 		created, updated, expires int64
+		busy                      int64
 	)
 	err := s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+idpFlowColumns+` FROM idp_flows WHERE id_hash = ?`), idHash).
-		Scan(&f.IDHash, &f.SP, &f.Origin, &f.Mode, &f.Parameters, &step, &f.Sealed, &f.Failures, &f.Version, &created, &updated, &expires)
+		Scan(&f.IDHash, &f.SP, &f.Origin, &f.Mode, &f.Parameters, &step, &f.Sealed, &f.Failures, &busy, &f.Version, &created, &updated, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return IdPFlow{}, fmt.Errorf("store: JS-client flow: %w", ErrNotFound)
 	}
@@ -133,6 +137,9 @@ func (s *sqlStore) IdPFlow(ctx context.Context, idHash string) (IdPFlow, error) 
 	}
 	f.Step = IdPStep(step)
 	f.CreatedAt, f.UpdatedAt, f.ExpiresAt = fromMicros(created), fromMicros(updated), fromMicros(expires)
+	if busy != 0 {
+		f.BusyUntil = fromMicros(busy)
+	}
 	return f, nil
 }
 
@@ -142,9 +149,9 @@ func (s *sqlStore) UpdateIdPFlow(ctx context.Context, f IdPFlow) error {
 	}
 	var n int64
 	err := retry(ctx, s.d, func() error {
-		res, err := s.w.ExecContext(ctx, s.d.rebind(`UPDATE idp_flows SET step = ?, sealed = ?, failures = ?, updated_at = ?, expires_at = ?, version = version + 1
+		res, err := s.w.ExecContext(ctx, s.d.rebind(`UPDATE idp_flows SET step = ?, sealed = ?, failures = ?, busy_until = ?, updated_at = ?, expires_at = ?, version = version + 1
 WHERE id_hash = ? AND version = ?`),
-			string(f.Step), f.Sealed, f.Failures, micros(f.UpdatedAt), micros(f.ExpiresAt), f.IDHash, f.Version)
+			string(f.Step), f.Sealed, f.Failures, zeroMicros(f.BusyUntil), micros(f.UpdatedAt), micros(f.ExpiresAt), f.IDHash, f.Version)
 		if err != nil {
 			return err
 		}
@@ -177,4 +184,12 @@ func (s *sqlStore) DeleteIdPFlows(ctx context.Context, expiredBefore time.Time) 
 		return 0, fmt.Errorf("store: delete JS-client flows: %w", err)
 	}
 	return n, nil
+}
+
+// zeroMicros is micros, with the zero time as 0.
+func zeroMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
 }

@@ -14,6 +14,7 @@ CREATE TABLE idp_flows (
     parameters TEXT    NOT NULL,
     step       TEXT    NOT NULL CHECK (step IN ('signtext', 'credentials', 'otp', 'activate', 'update', 'ended')),
     failures   INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0), -- wrong answers in this flow
+    busy_until BIGINT  NOT NULL DEFAULT 0, -- a call is working on the flow until then
     sealed     BYTEA,
     version    BIGINT  NOT NULL,
     created_at BIGINT  NOT NULL,

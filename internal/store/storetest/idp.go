@@ -34,6 +34,7 @@ func testIdPFlows(t *testing.T, s store.Store) {
 
 	next := got
 	next.Step, next.Sealed, next.Failures, next.UpdatedAt, next.ExpiresAt = store.IdPOTP, []byte{0, 1, 0xff}, 3, t0.Add(time.Minute), t0.Add(11*time.Minute)
+	next.BusyUntil = t0.Add(90 * time.Second)
 	if err := s.UpdateIdPFlow(ctx(t), next); err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +47,16 @@ func testIdPFlows(t *testing.T, s store.Store) {
 		t.Fatalf("after update: %+v, %v", got, err)
 	}
 	sameTime(t, "ExpiresAt", got.ExpiresAt, next.ExpiresAt)
+	sameTime(t, "BusyUntil", got.BusyUntil, next.BusyUntil)
+	// Zero clears it.
+	cleared := got
+	cleared.BusyUntil = time.Time{}
+	if err := s.UpdateIdPFlow(ctx(t), cleared); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.IdPFlow(ctx(t), f.IDHash); err != nil || !got.BusyUntil.IsZero() {
+		t.Fatalf("BusyUntil after clearing: %v, %v", got.BusyUntil, err)
+	}
 
 	gone := got
 	gone.IDHash = fmt.Sprintf("%064x", 99)
