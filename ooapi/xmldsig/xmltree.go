@@ -18,6 +18,9 @@ import (
 // comment, "]]>" in text, a control character, attributes without white
 // space between them), it is refused here too, so that no document means one
 // thing to us and another to libxml2 (xmlsec1), which refuses the same.
+// One refusal goes further than XML 1.0: a literal DEL (0x7F), which XML
+// allows, is refused as a control character in text and attribute values
+// (no NemID document holds one; a reference &#x7F; is read as written).
 //
 // Line ends are normalised in character data (CR LF and lone CR become LF,
 // XML 1.0 §2.11). Attribute values are kept as written after references are
