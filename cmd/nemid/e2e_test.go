@@ -107,18 +107,26 @@ func e2eActivation(t *testing.T, e *e2eEnv) {
 	c.typeInto("new-password", anneNewPassword)
 	c.typeInto("repeat-password", anneNewPassword)
 	b.screenshot("new-password")
-	end, answer := b.finish("done", func() { c.click("#activate-form button[type=submit]") })
-	if want := "Logget på"; !strings.Contains(end, want) {
-		t.Errorf("the client ends with %q, want %q", end, want)
-	}
-	b.do("waiting for /me", chromedp.WaitVisible(chromedp.ID("pid")))
-	b.screenshot("me")
-	wantLoggedOn(b, anne)
-	wantLogonResponse(b, answer, anne)
+	loggedOnBy(b, anne, func() { c.click("#activate-form button[type=submit]") })
 	if v := e.r.userShow(e.db, anne.alias); v.State != "active" {
 		t.Errorf("after activation %s is %q, want active", anne.alias, v.State)
 	}
 	anne.password, anne.active = anneNewPassword, true
+}
+
+// loggedOnBy does the last action of a logon and checks its end: the
+// client says the user is logged on, the shop shows them on /me, and the
+// response it handed over is theirs.
+func loggedOnBy(b *tab, u *demoUser, lastAction func()) {
+	b.t.Helper()
+	end, answer := b.finish("done", lastAction)
+	if want := "Logget på"; !strings.Contains(end, want) {
+		b.t.Errorf("the client ends with %q, want %q", end, want)
+	}
+	b.do("waiting for /me", chromedp.WaitVisible(chromedp.ID("pid")))
+	b.screenshot("me")
+	wantLoggedOn(b, u)
+	wantLogonResponse(b, answer, u)
 }
 
 // activeUser is a demo user the activation scenario activated; the
@@ -148,14 +156,7 @@ func e2eLogon(t *testing.T, e *e2eEnv) {
 	code := anne.code(t, key)
 	c.typeInto("code", code)
 	b.screenshot("key-card")
-	end, answer := b.finish("done", func() { c.click("#otp-submit") })
-	if want := "Logget på"; !strings.Contains(end, want) {
-		t.Errorf("the client ends with %q, want %q", end, want)
-	}
-	b.do("waiting for /me", chromedp.WaitVisible(chromedp.ID("pid")))
-	b.screenshot("me")
-	wantLoggedOn(b, anne)
-	wantLogonResponse(b, answer, anne)
+	loggedOnBy(b, anne, func() { c.click("#otp-submit") })
 }
 
 // e2eWrongCode: a wrong code is refused with a message under the field and
@@ -329,14 +330,7 @@ func e2eCredentialUpdate(t *testing.T, e *e2eEnv) {
 	c.typeInto("new-password", anneChangedPassword)
 	c.typeInto("repeat-password", anneChangedPassword)
 	b.screenshot("update")
-	end, answer := b.finish("done", func() { c.click("#activate-form button[type=submit]") })
-	if want := "Logget på"; !strings.Contains(end, want) {
-		t.Errorf("the client ends with %q, want %q", end, want)
-	}
-	b.do("waiting for /me", chromedp.WaitVisible(chromedp.ID("pid")))
-	b.screenshot("me")
-	wantLoggedOn(b, anne)
-	wantLogonResponse(b, answer, anne)
+	loggedOnBy(b, anne, func() { c.click("#activate-form button[type=submit]") })
 	anne.password = anneChangedPassword
 
 	// The new password logs on.

@@ -49,36 +49,17 @@ func (v *Vault) unlock(ctx context.Context, userID int64, password string, upgra
 	if err := checkUser(userID); err != nil {
 		return fail(err)
 	}
-	if password == "" || len(password) > MaxPasswordBytes {
-		return fail(ErrWrongPassword)
-	}
-	row, err := v.active(ctx, userID)
+	o, err := v.openActive(ctx, userID, password)
 	if err != nil {
 		return fail(err)
 	}
-	in, err := v.openOuter(row)
-	if err != nil {
-		return fail(err)
-	}
-	pw := []byte(password)
-	defer clear(pw)
-	kek, err := v.derive(ctx, pw, in.salt, in.kdf)
-	if err != nil {
-		return fail(err)
-	}
-	defer clear(kek)
-	pkcs8, ok := openInner(in, kek, bindingOf(row))
-	defer clear(pkcs8)
-	if !ok {
-		return fail(ErrWrongPassword)
-	}
-	if upgrade && in.kdf.weakerThan(v.params) {
-		v.upgrade(ctx, row, pw, pkcs8)
+	defer o.wipe()
+	if upgrade && v.upgradeIfWeak(ctx, o, password) {
 		return v.unlock(ctx, userID, password, false)
 	}
 	u := make(Unlocked, 0, UnlockedLen)
-	u = binary.BigEndian.AppendUint64(u, uint64(row.Version))
-	return append(u, kek...), nil
+	u = binary.BigEndian.AppendUint64(u, uint64(o.row.Version))
+	return append(u, o.kek...), nil
 }
 
 // Burn does the work of one Unlock for a password that cannot match, so

@@ -291,50 +291,42 @@ func (v *Vault) Sign(ctx context.Context, userID int64, password string, digest 
 	if err := checkDigest(digest, hash); err != nil {
 		return fail(err)
 	}
-	if password == "" || len(password) > MaxPasswordBytes {
-		return fail(ErrWrongPassword) // no stored key was made with such a password
-	}
-	row, err := v.active(ctx, userID)
+	o, err := v.openActive(ctx, userID, password)
 	if err != nil {
 		return fail(err)
 	}
-	pub, err := parsePublic(row.PublicKey)
-	if err != nil {
-		return fail(err)
-	}
-	pw := []byte(password)
-	defer clear(pw)
-	pkcs8, params, err := v.unwrap(ctx, row, pw)
-	defer clear(pkcs8)
-	if err != nil {
-		return fail(err)
-	}
-	sig, err := v.signWith(pkcs8, pub, digest, hash, fail)
+	defer o.wipe()
+	sig, err := v.signWith(o.pkcs8, o.pub, digest, hash, fail)
 	if err != nil {
 		return nil, err
 	}
-	if params.weakerThan(v.params) {
-		v.upgrade(ctx, row, pw, pkcs8)
-	}
+	v.upgradeIfWeak(ctx, o, password)
 	return sig, nil
 }
 
-// upgrade re-wraps a key that was wrapped with weaker KDF parameters than
-// the vault's, now that the password is at hand. Its failure costs nothing
-// but the upgrade, so it is logged and not returned: the signature stands.
-func (v *Vault) upgrade(ctx context.Context, row store.VaultKey, pw, pkcs8 []byte) {
-	b := binding{userID: row.UserID, version: row.Version, publicKey: row.PublicKey}
-	blob, err := v.wrap(ctx, b, pw, pkcs8)
+// upgradeIfWeak re-wraps an opened key that was wrapped with weaker KDF
+// parameters than the vault's, now that the password is at hand, and
+// reports whether it did. Its failure costs nothing but the upgrade, so it
+// is logged and not returned.
+func (v *Vault) upgradeIfWeak(ctx context.Context, o *opened, password string) bool {
+	if !o.kdf.weakerThan(v.params) {
+		return false
+	}
+	pw := []byte(password)
+	defer clear(pw)
+	row := o.row
+	blob, err := v.wrap(ctx, bindingOf(row), pw, o.pkcs8)
 	if err == nil {
 		err = v.store.RewrapVaultKey(ctx, row.UserID, row.Version, row.Generation, blob, v.clock.Now())
 	}
 	// A conflict means another call re-wrapped or replaced the key first:
 	// nothing left to do. A caller that has gone away leaves the upgrade
-	// to the next signature.
+	// to the next use.
 	if err != nil && !errors.Is(err, store.ErrConflict) && ctx.Err() == nil {
 		v.log.WarnContext(ctx, "keyvault: re-wrapping a key under the current Argon2id parameters failed; it stays under the old ones",
 			"user", row.UserID, "version", row.Version, "params", v.params.String(), "err", err)
 	}
+	return true
 }
 
 // ChangePassword re-wraps the user's active key under newPassword, after
@@ -375,26 +367,14 @@ func (v *Vault) Rewrap(ctx context.Context, userID int64, oldPassword, newPasswo
 	if err := checkNewPassword(newPassword); err != nil {
 		return fail(err)
 	}
-	if oldPassword == "" || len(oldPassword) > MaxPasswordBytes {
-		return fail(ErrWrongPassword)
-	}
-	row, err := v.active(ctx, userID)
+	o, err := v.openActive(ctx, userID, oldPassword)
 	if err != nil {
 		return fail(err)
 	}
-	pub, err := parsePublic(row.PublicKey)
-	if err != nil {
-		return fail(err)
-	}
-	oldPW := []byte(oldPassword)
-	defer clear(oldPW)
-	pkcs8, _, err := v.unwrap(ctx, row, oldPW)
-	defer clear(pkcs8)
-	if err != nil {
-		return fail(err)
-	}
+	defer o.wipe()
+	row, pkcs8 := o.row, o.pkcs8
 	// Only a key that is whole and matches its public key is carried over.
-	priv, err := privateKey(pkcs8, pub)
+	priv, err := privateKey(pkcs8, o.pub)
 	if err != nil {
 		return fail(err)
 	}
@@ -585,23 +565,52 @@ func (v *Vault) openOuter(row store.VaultKey) (inner, error) {
 	return in, nil
 }
 
-// unwrap returns the PKCS#8 private key of a stored blob and the KDF
-// parameters it was wrapped with. The caller wipes the key.
-func (v *Vault) unwrap(ctx context.Context, row store.VaultKey, pw []byte) ([]byte, KDFParams, error) {
+// opened is a user's active key opened with a password. The caller wipes it.
+type opened struct {
+	row store.VaultKey
+	pub *rsa.PublicKey
+	// pkcs8 is the private key; kek the key-encryption key derived from
+	// the password; kdf the parameters it was derived with.
+	pkcs8, kek []byte
+	kdf        KDFParams
+}
+
+func (o *opened) wipe() {
+	clear(o.pkcs8)
+	clear(o.kek)
+}
+
+// openActive reads the user's active key and opens it with password: one
+// Argon2id derivation. ErrWrongPassword (also for a password no key can
+// have been made with), ErrNoKey or ErrCorrupt.
+func (v *Vault) openActive(ctx context.Context, userID int64, password string) (*opened, error) {
+	if password == "" || len(password) > MaxPasswordBytes {
+		return nil, ErrWrongPassword
+	}
+	row, err := v.active(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := parsePublic(row.PublicKey)
+	if err != nil {
+		return nil, err
+	}
 	in, err := v.openOuter(row)
 	if err != nil {
-		return nil, KDFParams{}, err
+		return nil, err
 	}
+	pw := []byte(password)
+	defer clear(pw)
 	kek, err := v.derive(ctx, pw, in.salt, in.kdf)
 	if err != nil {
-		return nil, KDFParams{}, err
+		return nil, err
 	}
-	defer clear(kek)
 	pkcs8, ok := openInner(in, kek, bindingOf(row))
 	if !ok {
-		return nil, KDFParams{}, ErrWrongPassword
+		clear(kek)
+		return nil, ErrWrongPassword
 	}
-	return pkcs8, in.kdf, nil
+	return &opened{row: row, pub: pub, pkcs8: pkcs8, kek: kek, kdf: in.kdf}, nil
 }
 
 // active reads the user's active key record.
